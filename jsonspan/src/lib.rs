@@ -9,9 +9,10 @@
 use std::fmt;
 
 mod number;
+pub mod suggest;
 mod text;
 
-pub use number::Number;
+pub use number::{MAX_SAFE_INTEGER, Number};
 pub use text::{LineCol, LineIndex};
 
 /// Identifies the source text a span belongs to (an index into the caller's list of files).
@@ -237,6 +238,29 @@ fn json5_error(index: &LineIndex, text: &str, e: &json5::Error) -> SyntaxError {
         Some(p) => index.offset_of(p.line, p.column).min(text.len()),
         None => text.len(),
     };
+    // json5 reports an early end of input ("EOF parsing object") at the start of the construct that
+    // is still open; point at the end instead, and say where the unclosed construct began.
+    if let Some(what) = message.strip_prefix("EOF parsing ") {
+        // jsonc-parser knows where an unterminated string or object really begins.
+        let options = jsonc_parser::ParseOptions {
+            allow_missing_commas: false,
+            ..Default::default()
+        };
+        let opened = match jsonc_parser::parse_to_ast(text, &Default::default(), &options) {
+            Err(e) if e.range().start < text.len() => e.range().start,
+            _ => offset,
+        };
+        let start = index.line_col(opened);
+        let message = if text.trim().is_empty() || what == "value" {
+            "invalid end of input".to_string()
+        } else {
+            format!(
+                "invalid end of input: the {what} that starts at {}:{} is not closed",
+                start.line, start.column
+            )
+        };
+        return index.syntax_error(message, text.len());
+    }
     index.syntax_error(message, offset)
 }
 

@@ -1,0 +1,209 @@
+//! The shapes of the generated schema table (`generated::schema_table`), and lookups over it.
+
+/// A literal enum value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Lit {
+    Str(&'static str),
+    Int(i64),
+    Num(f64),
+    Bool(bool),
+    Null,
+}
+
+impl Lit {
+    pub fn to_json(&self) -> serde_json::Value {
+        match *self {
+            Lit::Str(s) => serde_json::Value::from(s),
+            Lit::Int(i) => serde_json::Value::from(i),
+            Lit::Num(f) => serde_json::Value::from(f),
+            Lit::Bool(b) => serde_json::Value::from(b),
+            Lit::Null => serde_json::Value::Null,
+        }
+    }
+}
+
+impl std::fmt::Display for Lit {
+    /// As OpenClaw quotes allowed values: strings in double quotes, other values bare.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Lit::Str(s) => write!(f, "{}", serde_json::Value::from(*s)),
+            Lit::Int(i) => write!(f, "{i}"),
+            Lit::Num(n) => write!(f, "{n}"),
+            Lit::Bool(b) => write!(f, "{b}"),
+            Lit::Null => f.write_str("null"),
+        }
+    }
+}
+
+/// A named field of an object node.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldDef {
+    pub name: &'static str,
+    pub node: u32,
+    pub required: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum NodeKind {
+    String,
+    Integer,
+    Number,
+    Boolean,
+    Null,
+    Any,
+    Enum(&'static [Lit]),
+    /// `fields` are sorted by name.
+    Object {
+        fields: &'static [FieldDef],
+        extra: Option<u32>,
+        open: bool,
+    },
+    Map(u32),
+    List(u32),
+    Union {
+        variants: &'static [u32],
+        discriminator: Option<&'static str>,
+    },
+    /// A named type: the node index of its root.
+    Ref(u32),
+}
+
+/// One node of the spec.
+#[derive(Debug, Clone, Copy)]
+pub struct SchemaNode {
+    pub path: &'static str,
+    pub kind: NodeKind,
+    pub doc: Option<&'static str>,
+    /// The default as JSON text.
+    pub default: Option<&'static str>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub exclusive_min: Option<f64>,
+    pub exclusive_max: Option<f64>,
+    pub min_length: Option<u64>,
+    pub max_length: Option<u64>,
+    pub pattern: Option<&'static str>,
+    pub format: Option<&'static str>,
+    pub min_items: Option<u64>,
+    pub max_items: Option<u64>,
+    pub unique_items: bool,
+    pub key_pattern: Option<&'static str>,
+    pub key_min_length: Option<u64>,
+    pub key_max_length: Option<u64>,
+    pub min_properties: Option<u64>,
+    pub max_properties: Option<u64>,
+    pub secret: bool,
+    pub legacy: Option<&'static str>,
+    pub superset: bool,
+}
+
+impl SchemaNode {
+    /// All attributes unset; generated entries fill in what they declare.
+    pub const BLANK: SchemaNode = SchemaNode {
+        path: "",
+        kind: NodeKind::Any,
+        doc: None,
+        default: None,
+        min: None,
+        max: None,
+        exclusive_min: None,
+        exclusive_max: None,
+        min_length: None,
+        max_length: None,
+        pattern: None,
+        format: None,
+        min_items: None,
+        max_items: None,
+        unique_items: false,
+        key_pattern: None,
+        key_min_length: None,
+        key_max_length: None,
+        min_properties: None,
+        max_properties: None,
+        secret: false,
+        legacy: None,
+        superset: false,
+    };
+}
+
+/// A row of the generated `KEYS` table.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyMeta {
+    pub path: &'static str,
+    pub node: u32,
+    pub env: Option<&'static str>,
+    pub cli: Option<&'static str>,
+    pub secret: bool,
+}
+
+/// A row of the generated `RELOAD_RULES` table.
+#[derive(Debug, Clone, Copy)]
+pub struct ReloadRule {
+    pub prefix: &'static str,
+    pub class: &'static str,
+    pub actions: &'static [&'static str],
+}
+
+/// A row of the generated `OVERRIDES` table: a key an env var or flag can set.
+#[derive(Debug, Clone, Copy)]
+pub struct Override {
+    pub path: &'static str,
+    pub node: u32,
+    pub env: Option<&'static str>,
+    pub cli: Option<&'static str>,
+    /// `cli>env>file` or another order of the three layers.
+    pub precedence: &'static str,
+}
+
+use crate::generated::schema_table::{NODES, ROOT};
+
+pub fn node(id: u32) -> &'static SchemaNode {
+    &NODES[id as usize]
+}
+
+/// Follows named-type references.
+pub fn resolve(mut id: u32) -> u32 {
+    for _ in 0..64 {
+        match NODES[id as usize].kind {
+            NodeKind::Ref(t) => id = t,
+            _ => return id,
+        }
+    }
+    id
+}
+
+pub fn root() -> u32 {
+    ROOT
+}
+
+/// The field `name` of an object node, if declared.
+pub fn field(fields: &'static [FieldDef], name: &str) -> Option<&'static FieldDef> {
+    fields
+        .binary_search_by(|f| f.name.cmp(name))
+        .ok()
+        .map(|i| &fields[i])
+}
+
+/// Looks up the schema node for a concrete dotted path (`gateway.auth.mode`,
+/// `channels.telegram.accounts.main.botToken`, `agents.list.0.id`). Map keys and list indices are
+/// matched by the map's value node and the list's item node; unions are searched in order.
+pub fn lookup(path: &str) -> Option<u32> {
+    let mut id = ROOT;
+    if path.is_empty() {
+        return Some(id);
+    }
+    for seg in path.split('.') {
+        id = child(id, seg)?;
+    }
+    Some(id)
+}
+
+fn child(id: u32, seg: &str) -> Option<u32> {
+    match node(resolve(id)).kind {
+        NodeKind::Object { fields, extra, .. } => field(fields, seg).map(|f| f.node).or(extra),
+        NodeKind::Map(v) => Some(v),
+        NodeKind::List(v) => seg.parse::<usize>().ok().map(|_| v),
+        NodeKind::Union { variants, .. } => variants.iter().find_map(|&v| child(v, seg)),
+        _ => None,
+    }
+}
