@@ -16,31 +16,31 @@ pub fn check(spec: &Spec, report: &mut Report<'_>) {
     let mut envs: HashMap<&str, Span> = HashMap::new();
     let mut clis: HashMap<&str, Span> = HashMap::new();
     for (id, node) in spec.nodes.iter().enumerate() {
-        if let Kind::Ref(name) = &node.kind {
-            if !spec.types.contains_key(name) {
-                let help = names::suggest(name, spec.types.keys().map(String::as_str))
-                    .map(|s| format!("did you mean `{s}`?"));
-                report(
-                    node.span,
-                    &format!(
-                        "`{}` refers to type `{name}`, which types.json5 does not declare",
-                        node.path
-                    ),
-                    "unknown type",
-                    help,
-                );
-            }
+        if let Kind::Ref(name) = &node.kind
+            && !spec.types.contains_key(name)
+        {
+            let help = names::suggest(name, spec.types.keys().map(String::as_str))
+                .map(|s| format!("did you mean `{s}`?"));
+            report(
+                node.span,
+                &format!(
+                    "`{}` refers to type `{name}`, which types.json5 does not declare",
+                    node.path
+                ),
+                "unknown type",
+                help,
+            );
         }
         let a = &node.attrs;
-        if let Some(d) = &a.default {
-            if let Err(msg) = check_value(spec, id, d) {
-                report(
-                    node.span,
-                    &format!("default of `{}` does not fit its type: {msg}", node.path),
-                    "bad default",
-                    None,
-                );
-            }
+        if let Some(d) = &a.default
+            && let Err(msg) = check_value(spec, id, d)
+        {
+            report(
+                node.span,
+                &format!("default of `{}` does not fit its type: {msg}", node.path),
+                "bad default",
+                None,
+            );
         }
         for p in [&a.pattern, &a.key_pattern].into_iter().flatten() {
             if let Err(e) = fancy_regex::Regex::new(&crate::regex::js_to_rust(p)) {

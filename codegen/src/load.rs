@@ -156,12 +156,11 @@ fn split_path(path: &str) -> Role {
     if let Some(parent) = path.strip_suffix("[]") {
         return Role::Item(parent.to_string());
     }
-    if path.ends_with('>') {
-        if let Some(open) = path.rfind('<') {
-            if let Ok(n) = path[open + 1..path.len() - 1].parse::<usize>() {
-                return Role::Variant(path[..open].to_string(), n);
-            }
-        }
+    if path.ends_with('>')
+        && let Some(open) = path.rfind('<')
+        && let Ok(n) = path[open + 1..path.len() - 1].parse::<usize>()
+    {
+        return Role::Variant(path[..open].to_string(), n);
     }
     match path.rsplit_once('.') {
         Some((parent, "*")) => Role::Extra(parent.to_string()),
@@ -634,15 +633,15 @@ impl Loader {
             ("open", matches!(kind, Kind::Object { .. })),
             ("discriminator", matches!(kind, Kind::Union { .. })),
         ] {
-            if let Some(m) = v.member(name) {
-                if !fits {
-                    self.problem(
-                        m.key_span,
-                        &format!("`{name}` does not apply to a {}", kind.name()),
-                        "not applicable",
-                        None,
-                    );
-                }
+            if let Some(m) = v.member(name)
+                && !fits
+            {
+                self.problem(
+                    m.key_span,
+                    &format!("`{name}` does not apply to a {}", kind.name()),
+                    "not applicable",
+                    None,
+                );
             }
         }
     }

@@ -20,7 +20,7 @@ pub fn js_to_rust(p: &str) -> String {
                     continue;
                 }
                 if n == 'u'
-                    && i + 5 < chars.len() + 0
+                    && i + 5 < chars.len()
                     && chars[i + 2..(i + 6).min(chars.len())]
                         .iter()
                         .all(char::is_ascii_hexdigit)

@@ -68,14 +68,15 @@ impl Number {
             };
         }
         // Integral decimal literals are parsed exactly when they fit in i64.
-        if !body.is_empty() && body.bytes().all(|b| b.is_ascii_digit()) {
-            if let Ok(u) = body.parse::<i64>() {
-                let i = if neg { -u } else { u };
-                return Number {
-                    value: i as f64,
-                    int: Some(i),
-                };
-            }
+        if !body.is_empty()
+            && body.bytes().all(|b| b.is_ascii_digit())
+            && let Ok(u) = body.parse::<i64>()
+        {
+            let i = if neg { -u } else { u };
+            return Number {
+                value: i as f64,
+                int: Some(i),
+            };
         }
         // "5." and ".5" are valid JSON5 but not valid Rust float syntax in every position.
         let mut text = String::with_capacity(body.len() + 2);

@@ -32,11 +32,11 @@ impl LineIndex {
         while let Some((i, c)) = iter.next() {
             if is_terminator(c) {
                 let mut end = i + c.len_utf8();
-                if c == '\r' {
-                    if let Some(&(j, '\n')) = iter.peek() {
-                        iter.next();
-                        end = j + 1;
-                    }
+                if c == '\r'
+                    && let Some(&(j, '\n')) = iter.peek()
+                {
+                    iter.next();
+                    end = j + 1;
                 }
                 starts.push(end);
                 ascii.push(line_ascii);

@@ -67,7 +67,7 @@ fn validate(ctx: &mut Ctx<'_>, format: Format, file: Option<PathBuf>) -> u8 {
             Err(code) => return code,
         },
     };
-    let checked = runtime::config::check_file(&path, ctx.env);
+    let checked = runtime::config::validate_file(&path, ctx.env);
     match format {
         Format::Text => {
             let (out, err) = report::text(&checked, ctx.color);
@@ -121,12 +121,12 @@ fn get(ctx: &mut Ctx<'_>, raw_path: &str, json: bool, show_origin: bool) -> u8 {
         Err(code) => return code,
     };
     let path = normalize_path(raw_path);
-    let mut checked = runtime::config::check_file(&config, ctx.env);
-    if let Some(e) = &checked.read_error {
-        if *e != runtime::config::ReadError::NotFound {
-            let _ = writeln!(ctx.err, "Cannot read {}: {e}", display_name(&config));
-            return 1;
-        }
+    let mut checked = runtime::config::validate_file(&config, ctx.env);
+    if let Some(e) = &checked.read_error
+        && *e != runtime::config::ReadError::NotFound
+    {
+        let _ = writeln!(ctx.err, "Cannot read {}: {e}", display_name(&config));
+        return 1;
     }
     if checked.root.is_none() && checked.read_error.is_none() {
         let (_, err) = report::text(&checked, ctx.color);

@@ -249,10 +249,10 @@ fn describe(n: &Node) -> String {
 }
 
 fn variant_name(spec: &Spec, tn: &TypeNames, id: NodeId) -> String {
-    if let Some(name) = tn.get(id) {
-        if spec.types.values().any(|&t| t == id) {
-            return name.to_string();
-        }
+    if let Some(name) = tn.get(id)
+        && spec.types.values().any(|&t| t == id)
+    {
+        return name.to_string();
     }
     match &spec.nodes[id].kind {
         Kind::String => "String".into(),

@@ -126,7 +126,7 @@ fn schema(spec: &Spec, id: NodeId) -> Value {
     put("format", a.format.as_ref().map(|v| json!(v)));
     put("minItems", a.min_items.map(|v| json!(v)));
     put("maxItems", a.max_items.map(|v| json!(v)));
-    put("uniqueItems", a.unique_items.then(|| json!(true)));
+    put("uniqueItems", a.unique_items.then_some(json!(true)));
     put("minProperties", a.min_properties.map(|v| json!(v)));
     put("maxProperties", a.max_properties.map(|v| json!(v)));
     put("deprecated", a.legacy.as_ref().map(|_| json!(true)));

@@ -10,7 +10,7 @@ pub fn emit(spec: &Spec) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "#[allow(unused_imports)]\nuse {SCHEMA}::{{FieldDef, Lit, NodeKind, SchemaNode}};"
+        "#[allow(unused_imports)]\nuse {SCHEMA}::{{FieldDef, Limits, Lit, NodeKind, SchemaNode}};"
     );
     let _ = writeln!(
         out,
@@ -92,14 +92,12 @@ fn node(spec: &Spec, n: &Node) -> String {
             spec.types.get(name).copied().unwrap_or(0)
         ),
     };
-    let mut s = format!("SchemaNode {{ path: {}, kind: {kind}", lit(&n.path));
+    let mut lim = String::new();
     let mut opt = |name: &str, v: Option<String>| {
         if let Some(v) = v {
-            let _ = write!(s, ", {name}: Some({v})");
+            let _ = write!(lim, "{name}: Some({v}), ");
         }
     };
-    opt("doc", a.doc.as_deref().map(lit));
-    opt("default", a.default.as_ref().map(|d| lit(&d.to_string())));
     opt("min", a.min.map(f64_lit));
     opt("max", a.max.map(f64_lit));
     opt("exclusive_min", a.exclusive_min.map(f64_lit));
@@ -125,9 +123,21 @@ fn node(spec: &Spec, n: &Node) -> String {
     opt("key_max_length", a.key_max_length.map(|v| v.to_string()));
     opt("min_properties", a.min_properties.map(|v| v.to_string()));
     opt("max_properties", a.max_properties.map(|v| v.to_string()));
-    opt("legacy", a.legacy.as_ref().map(|l| lit(&l.to)));
     if a.unique_items {
-        s.push_str(", unique_items: true");
+        lim.push_str("unique_items: true, ");
+    }
+    let mut s = format!("SchemaNode {{ path: {}, kind: {kind}", lit(&n.path));
+    if !lim.is_empty() {
+        let _ = write!(s, ", limits: &Limits {{ {lim}..Limits::NONE }}");
+    }
+    if let Some(d) = &a.doc {
+        let _ = write!(s, ", doc: Some({})", lit(d));
+    }
+    if let Some(d) = &a.default {
+        let _ = write!(s, ", default: Some({})", lit(&d.to_string()));
+    }
+    if let Some(l) = &a.legacy {
+        let _ = write!(s, ", legacy: Some({})", lit(&l.to));
     }
     if a.secret {
         s.push_str(", secret: true");

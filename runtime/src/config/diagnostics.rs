@@ -205,12 +205,11 @@ impl<'a> IssueReport<'a> {
 
 /// A path as shown to people: `~/…` under the home directory.
 pub fn display_name(path: &Path) -> String {
-    if let Some(home) = std::env::var_os("HOME").map(PathBuf::from) {
-        if !home.as_os_str().is_empty() {
-            if let Ok(rest) = path.strip_prefix(&home) {
-                return format!("~/{}", rest.display());
-            }
-        }
+    if let Some(home) = std::env::var_os("HOME").map(PathBuf::from)
+        && !home.as_os_str().is_empty()
+        && let Ok(rest) = path.strip_prefix(&home)
+    {
+        return format!("~/{}", rest.display());
     }
     path.display().to_string()
 }

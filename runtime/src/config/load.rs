@@ -402,30 +402,29 @@ pub fn expand(s: &str, lookup: &dyn Fn(&str) -> Option<String>) -> (String, Vec<
         out.push_str(&rest[..i]);
         let after = &rest[i..];
         // `$${VAR}` is the escape for a literal `${VAR}`.
-        if let Some(esc) = after.strip_prefix("$${") {
-            if let Some(end) = esc.find('}') {
-                if is_var_name(&esc[..end]) {
-                    out.push_str("${");
-                    out.push_str(&esc[..=end]);
-                    rest = &esc[end + 1..];
-                    continue;
-                }
-            }
+        if let Some(esc) = after.strip_prefix("$${")
+            && let Some(end) = esc.find('}')
+            && is_var_name(&esc[..end])
+        {
+            out.push_str("${");
+            out.push_str(&esc[..=end]);
+            rest = &esc[end + 1..];
+            continue;
         }
-        if let Some(body) = after.strip_prefix("${") {
-            if let Some(end) = body.find('}') {
-                let name = &body[..end];
-                if is_var_name(name) {
-                    match lookup(name).filter(|v| !v.is_empty()) {
-                        Some(v) => out.push_str(&v),
-                        None => {
-                            missing.push(name.to_string());
-                            out.push_str(&after[..end + 3]);
-                        }
+        if let Some(body) = after.strip_prefix("${")
+            && let Some(end) = body.find('}')
+        {
+            let name = &body[..end];
+            if is_var_name(name) {
+                match lookup(name).filter(|v| !v.is_empty()) {
+                    Some(v) => out.push_str(&v),
+                    None => {
+                        missing.push(name.to_string());
+                        out.push_str(&after[..end + 3]);
                     }
-                    rest = &body[end + 1..];
-                    continue;
                 }
+                rest = &body[end + 1..];
+                continue;
             }
         }
         out.push('$');

@@ -49,13 +49,23 @@ impl Checked {
     }
 }
 
-/// Reads and checks a config file.
+/// Reads and checks a config file, and builds the typed [`Config`] when it is valid.
 pub fn check_file(path: &Path, env: &dyn Env) -> Checked {
+    check_file_with(path, env, true)
+}
+
+/// Reads and checks a config file without building the typed config (what `config validate`
+/// needs: it never runs the typed decoders, which keeps it fast and small).
+pub fn validate_file(path: &Path, env: &dyn Env) -> Checked {
+    check_file_with(path, env, false)
+}
+
+fn check_file_with(path: &Path, env: &dyn Env, typed: bool) -> Checked {
     // Report the path people recognise: absolute, without `..`, symlinks kept as given.
     let path = &std::fs::canonicalize(path)
         .unwrap_or_else(|_| std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()));
     match load::read_text(path) {
-        Ok(text) => check_text(path, text, env),
+        Ok(text) => check_text_with(path, text, env, typed),
         Err(e) => Checked {
             path: path.to_path_buf(),
             read_error: Some(e),
@@ -69,8 +79,14 @@ pub fn check_file(path: &Path, env: &dyn Env) -> Checked {
     }
 }
 
-/// Checks config text as if read from `path` (includes resolve relative to it).
+/// Checks config text as if read from `path` (includes resolve relative to it), and builds the
+/// typed [`Config`] when it is valid.
 pub fn check_text(path: &Path, text: String, env: &dyn Env) -> Checked {
+    check_text_with(path, text, env, true)
+}
+
+/// Like [`check_text`]; `typed` says whether to build the typed config.
+pub fn check_text_with(path: &Path, text: String, env: &dyn Env, typed: bool) -> Checked {
     let loaded = load::load_text(path, text, env);
     let mut errors = loaded.errors;
     let mut warnings = loaded.warnings;
@@ -79,7 +95,7 @@ pub fn check_text(path: &Path, text: String, env: &dyn Env) -> Checked {
         errors.extend(found.errors);
         warnings.extend(found.warnings);
     }
-    let config = match (&loaded.root, errors.is_empty()) {
+    let config = match (&loaded.root, errors.is_empty() && typed) {
         (Some(root), true) => match serde_json::from_value::<Config>(root.to_json()) {
             Ok(c) => Some(c),
             Err(e) => {

@@ -64,7 +64,7 @@ pub fn resolve_path(
     sources: &mut SourceMap,
     cli: &CliValues,
     env: &dyn Env,
-) -> Result<Option<Resolved>, Issue> {
+) -> Result<Option<Resolved>, Box<Issue>> {
     let segs: Vec<&str> = if path.is_empty() {
         Vec::new()
     } else {
@@ -138,7 +138,7 @@ fn parse_override(
     name: &str,
     raw: &str,
     sources: &mut SourceMap,
-) -> Result<serde_json::Value, Issue> {
+) -> Result<serde_json::Value, Box<Issue>> {
     let src = sources.add(PathBuf::from(name), raw.to_string());
     let span = Span::new(src, 0, raw.len());
     let numeric = matches!(node(resolve(id)).kind, NodeKind::Integer | NodeKind::Number);
@@ -154,7 +154,7 @@ fn parse_override(
     match found.errors.into_iter().next() {
         Some(mut issue) => {
             issue.message = format!("{} (from {name})", issue.message);
-            Err(issue)
+            Err(Box::new(issue))
         }
         None => Ok(value.to_json()),
     }

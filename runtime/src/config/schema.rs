@@ -68,7 +68,8 @@ pub enum NodeKind {
     Ref(u32),
 }
 
-/// One node of the spec.
+/// One node of the spec. Limits live behind a reference because most nodes have none, which keeps
+/// the table (and so the binary's relocated data) small.
 #[derive(Debug, Clone, Copy)]
 pub struct SchemaNode {
     pub path: &'static str,
@@ -76,6 +77,15 @@ pub struct SchemaNode {
     pub doc: Option<&'static str>,
     /// The default as JSON text.
     pub default: Option<&'static str>,
+    pub limits: &'static Limits,
+    pub secret: bool,
+    pub legacy: Option<&'static str>,
+    pub superset: bool,
+}
+
+/// Bounds, lengths, patterns and counts of one node.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
     pub min: Option<f64>,
     pub max: Option<f64>,
     pub exclusive_min: Option<f64>,
@@ -92,18 +102,10 @@ pub struct SchemaNode {
     pub key_max_length: Option<u64>,
     pub min_properties: Option<u64>,
     pub max_properties: Option<u64>,
-    pub secret: bool,
-    pub legacy: Option<&'static str>,
-    pub superset: bool,
 }
 
-impl SchemaNode {
-    /// All attributes unset; generated entries fill in what they declare.
-    pub const BLANK: SchemaNode = SchemaNode {
-        path: "",
-        kind: NodeKind::Any,
-        doc: None,
-        default: None,
+impl Limits {
+    pub const NONE: Limits = Limits {
         min: None,
         max: None,
         exclusive_min: None,
@@ -120,6 +122,17 @@ impl SchemaNode {
         key_max_length: None,
         min_properties: None,
         max_properties: None,
+    };
+}
+
+impl SchemaNode {
+    /// All attributes unset; generated entries fill in what they declare.
+    pub const BLANK: SchemaNode = SchemaNode {
+        path: "",
+        kind: NodeKind::Any,
+        doc: None,
+        default: None,
+        limits: &Limits::NONE,
         secret: false,
         legacy: None,
         superset: false,

@@ -194,7 +194,7 @@ impl Walker {
 
     fn string(&mut self, n: &SchemaNode, s: &str, v: &Spanned, path: &str) {
         let len = s.chars().count() as u64;
-        if let Some(min) = n.min_length.filter(|&m| len < m) {
+        if let Some(min) = n.limits.min_length.filter(|&m| len < m) {
             let what = if min == 1 {
                 "Too small: expected string to have >=1 characters".to_string()
             } else {
@@ -205,7 +205,7 @@ impl Walker {
                     .with_got(got(v)),
             );
         }
-        if let Some(max) = n.max_length.filter(|&m| len > m) {
+        if let Some(max) = n.limits.max_length.filter(|&m| len > m) {
             self.err(
                 Issue::error(
                     "openclaw::config::too_big",
@@ -216,20 +216,20 @@ impl Walker {
                 .with_help(format!("the value has {len} characters")),
             );
         }
-        if let Some(p) = n.pattern {
-            if !matches_pattern(p, s) {
-                self.err(
-                    Issue::error(
-                        "openclaw::config::pattern",
-                        path,
-                        format!("Invalid string: must match pattern /{p}/"),
-                        Some(v.span),
-                    )
-                    .with_got(got(v)),
-                );
-            }
+        if let Some(p) = n.limits.pattern
+            && !matches_pattern(p, s)
+        {
+            self.err(
+                Issue::error(
+                    "openclaw::config::pattern",
+                    path,
+                    format!("Invalid string: must match pattern /{p}/"),
+                    Some(v.span),
+                )
+                .with_got(got(v)),
+            );
         }
-        if n.format == Some("uri") && !looks_like_uri(s) {
+        if n.limits.format == Some("uri") && !looks_like_uri(s) {
             self.err(
                 Issue::error(
                     "openclaw::config::format",
@@ -270,7 +270,7 @@ impl Walker {
     }
 
     fn bounds(&mut self, n: &SchemaNode, x: f64, v: &Spanned, path: &str) {
-        if let Some(min) = n.min.filter(|&m| x < m) {
+        if let Some(min) = n.limits.min.filter(|&m| x < m) {
             let m = fmt_num(min);
             self.err(
                 Issue::error(
@@ -282,7 +282,7 @@ impl Walker {
                 .with_got(got(v)),
             );
         }
-        if let Some(min) = n.exclusive_min.filter(|&m| x <= m) {
+        if let Some(min) = n.limits.exclusive_min.filter(|&m| x <= m) {
             self.err(
                 Issue::error(
                     "openclaw::config::too_small",
@@ -293,7 +293,7 @@ impl Walker {
                 .with_got(got(v)),
             );
         }
-        if let Some(max) = n.max.filter(|&m| x > m) {
+        if let Some(max) = n.limits.max.filter(|&m| x > m) {
             let m = fmt_num(max);
             self.err(
                 Issue::error(
@@ -305,7 +305,7 @@ impl Walker {
                 .with_got(got(v)),
             );
         }
-        if let Some(max) = n.exclusive_max.filter(|&m| x >= m) {
+        if let Some(max) = n.limits.exclusive_max.filter(|&m| x >= m) {
             self.err(
                 Issue::error(
                     "openclaw::config::too_big",
@@ -423,18 +423,20 @@ impl Walker {
 
     fn key_checks(&mut self, n: &SchemaNode, key: &str, key_span: Span, path: &str) {
         let len = key.chars().count() as u64;
-        let bad = n.key_min_length.is_some_and(|m| len < m)
-            || n.key_max_length.is_some_and(|m| len > m)
-            || n.key_pattern.is_some_and(|p| !matches_pattern(p, key));
+        let bad = n.limits.key_min_length.is_some_and(|m| len < m)
+            || n.limits.key_max_length.is_some_and(|m| len > m)
+            || n.limits
+                .key_pattern
+                .is_some_and(|p| !matches_pattern(p, key));
         if bad {
             let mut rule = Vec::new();
-            if let Some(p) = n.key_pattern {
+            if let Some(p) = n.limits.key_pattern {
                 rule.push(format!("match /{p}/"));
             }
-            if let Some(m) = n.key_min_length {
+            if let Some(m) = n.limits.key_min_length {
                 rule.push(format!("have >={m} characters"));
             }
-            if let Some(m) = n.key_max_length {
+            if let Some(m) = n.limits.key_max_length {
                 rule.push(format!("have <={m} characters"));
             }
             self.err(Issue::error(
@@ -451,7 +453,7 @@ impl Walker {
 
     fn property_count(&mut self, n: &SchemaNode, count: usize, v: &Spanned, path: &str) {
         let c = count as u64;
-        if let Some(min) = n.min_properties.filter(|&m| c < m) {
+        if let Some(min) = n.limits.min_properties.filter(|&m| c < m) {
             self.err(Issue::error(
                 "openclaw::config::too_small",
                 path,
@@ -459,7 +461,7 @@ impl Walker {
                 Some(v.span),
             ));
         }
-        if let Some(max) = n.max_properties.filter(|&m| c > m) {
+        if let Some(max) = n.limits.max_properties.filter(|&m| c > m) {
             self.err(Issue::error(
                 "openclaw::config::too_big",
                 path,
@@ -484,7 +486,7 @@ impl Walker {
 
     fn list(&mut self, n: &SchemaNode, item: u32, items: &[Spanned], v: &Spanned, path: &str) {
         let len = items.len() as u64;
-        if let Some(min) = n.min_items.filter(|&m| len < m) {
+        if let Some(min) = n.limits.min_items.filter(|&m| len < m) {
             self.err(Issue::error(
                 "openclaw::config::too_small",
                 path,
@@ -492,7 +494,7 @@ impl Walker {
                 Some(v.span),
             ));
         }
-        if let Some(max) = n.max_items.filter(|&m| len > m) {
+        if let Some(max) = n.limits.max_items.filter(|&m| len > m) {
             self.err(Issue::error(
                 "openclaw::config::too_big",
                 path,
@@ -503,7 +505,7 @@ impl Walker {
         for (i, it) in items.iter().enumerate() {
             self.check(item, it, &join(path, &i.to_string()), None);
         }
-        if n.unique_items {
+        if n.limits.unique_items {
             for (i, it) in items.iter().enumerate() {
                 if items[..i]
                     .iter()
@@ -586,16 +588,15 @@ impl Walker {
     ) {
         let mut all = Vec::new();
         for &variant in variants {
-            if let NodeKind::Object { fields, .. } = node(resolve(variant)).kind {
-                if let Some(f) = field(fields, tag) {
-                    if let NodeKind::Enum(vals) = node(resolve(f.node)).kind {
-                        all.extend_from_slice(vals);
-                        if let Some(t) = v.get(tag) {
-                            if vals.iter().any(|l| lit_eq(l, &t.value)) {
-                                return self.check(variant, v, path, key_span);
-                            }
-                        }
-                    }
+            if let NodeKind::Object { fields, .. } = node(resolve(variant)).kind
+                && let Some(f) = field(fields, tag)
+                && let NodeKind::Enum(vals) = node(resolve(f.node)).kind
+            {
+                all.extend_from_slice(vals);
+                if let Some(t) = v.get(tag)
+                    && vals.iter().any(|l| lit_eq(l, &t.value))
+                {
+                    return self.check(variant, v, path, key_span);
                 }
             }
         }
@@ -775,13 +776,13 @@ fn cross_field(root: &Spanned, env: &dyn Env, errors: &mut Vec<Issue>) {
     if let (Some(h), Some(g)) = (
         str_at(root, &["hooks", "token"]),
         str_at(root, &["gateway", "auth", "token"]),
-    ) {
-        if !h.is_empty() && h == g {
-            errors.push(
+    ) && !h.is_empty()
+        && h == g
+    {
+        errors.push(
                 Issue::error("openclaw::config::hooks_token", "hooks.token", "hooks.token must differ from gateway.auth.token", span_at(root, &["hooks", "token"], false))
                     .with_help("use a separate secret for hooks, so a leaked hook token does not grant gateway access"),
             );
-        }
     }
     if str_at(root, &["hooks", "path"]).is_some_and(|p| p.trim_end_matches('/').is_empty()) {
         errors.push(
