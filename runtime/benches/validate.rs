@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use runtime::config::{MapEnv, check_text};
+use openclaw_runtime::config::{MapEnv, check_text, check_text_with};
 
 fn fixture(name: &str) -> (PathBuf, String) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -48,10 +48,19 @@ fn bench(c: &mut Criterion) {
     let (path, text) = fixture("full-personal.json5");
     let mut g = c.benchmark_group("typical");
     g.throughput(Throughput::Bytes(text.len() as u64));
-    g.bench_function("full-personal.json5", |b| {
+    // What `config validate` does: load, include, substitute, validate.
+    g.bench_function("validate", |b| {
+        b.iter(|| {
+            let checked = check_text_with(&path, text.clone(), &env, false);
+            assert!(checked.errors.is_empty());
+            checked
+        })
+    });
+    // What the gateway does at start and on reload: the same plus the typed config.
+    g.bench_function("validate+decode", |b| {
         b.iter(|| {
             let checked = check_text(&path, text.clone(), &env);
-            assert!(checked.errors.is_empty());
+            assert!(checked.config.is_some());
             checked
         })
     });
@@ -65,7 +74,7 @@ fn bench(c: &mut Criterion) {
         g.throughput(Throughput::Bytes(text.len() as u64));
         g.bench_with_input(BenchmarkId::from_parameter(size), &text, |b, text| {
             b.iter(|| {
-                let checked = check_text(&path, text.clone(), &env);
+                let checked = check_text_with(&path, text.clone(), &env, false);
                 assert!(checked.errors.is_empty(), "{:?}", checked.errors.first());
                 checked
             })

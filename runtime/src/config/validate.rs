@@ -330,11 +330,11 @@ impl Walker {
         key_span: Option<Span>,
     ) {
         let members = v.members();
-        self.duplicates(v, path);
+        let superseded = self.duplicates(v, path);
         let mut unknown = Vec::new();
         for (i, m) in members.iter().enumerate() {
             // Duplicate keys: only the last one counts (as in JavaScript).
-            if members[i + 1..].iter().any(|later| later.key == m.key) {
+            if superseded[i] {
                 continue;
             }
             let child = join(path, &m.key);
@@ -404,21 +404,32 @@ impl Walker {
         }
     }
 
-    fn duplicates(&mut self, v: &Spanned, path: &str) {
+    /// Warns about keys written twice in one object; returns, per member, whether a later member
+    /// with the same key overrides it. Linear in the number of members.
+    fn duplicates(&mut self, v: &Spanned, path: &str) -> Vec<bool> {
         let members = v.members();
+        let mut superseded = vec![false; members.len()];
+        if members.len() < 2 {
+            return superseded;
+        }
+        let mut last: HashMap<&str, usize> = HashMap::with_capacity(members.len());
         for (i, m) in members.iter().enumerate() {
-            if members[i + 1..].iter().any(|later| later.key == m.key) {
-                self.out.warnings.push(
-                    Issue::warning(
-                        "openclaw::config::duplicate_key",
-                        join(path, &m.key),
-                        format!("Duplicate key \"{}\": the later value wins", m.key),
-                        Some(m.key_span),
-                    )
-                    .with_help("remove one of the two entries"),
-                );
+            if let Some(prev) = last.insert(m.key.as_str(), i) {
+                superseded[prev] = true;
             }
         }
+        for (m, _) in members.iter().zip(&superseded).filter(|(_, s)| **s) {
+            self.out.warnings.push(
+                Issue::warning(
+                    "openclaw::config::duplicate_key",
+                    join(path, &m.key),
+                    format!("Duplicate key \"{}\": the later value wins", m.key),
+                    Some(m.key_span),
+                )
+                .with_help("remove one of the two entries"),
+            );
+        }
+        superseded
     }
 
     fn key_checks(&mut self, n: &SchemaNode, key: &str, key_span: Span, path: &str) {
@@ -472,10 +483,10 @@ impl Walker {
     }
 
     fn map(&mut self, n: &SchemaNode, value: u32, v: &Spanned, path: &str) {
-        self.duplicates(v, path);
+        let superseded = self.duplicates(v, path);
         let members = v.members();
         for (i, m) in members.iter().enumerate() {
-            if members[i + 1..].iter().any(|later| later.key == m.key) {
+            if superseded[i] {
                 continue;
             }
             self.key_checks(n, &m.key, m.key_span, path);
@@ -506,11 +517,9 @@ impl Walker {
             self.check(item, it, &join(path, &i.to_string()), None);
         }
         if n.limits.unique_items {
+            let mut seen = std::collections::HashSet::with_capacity(items.len());
             for (i, it) in items.iter().enumerate() {
-                if items[..i]
-                    .iter()
-                    .any(|earlier| earlier.to_json() == it.to_json())
-                {
+                if !seen.insert(it.to_json().to_string()) {
                     self.err(Issue::error(
                         "openclaw::config::duplicate_item",
                         join(path, &i.to_string()),
