@@ -49,6 +49,7 @@ pub fn load_dir(dir: &Path) -> Result<Spec, SpecError> {
 pub fn load_sources(sources: &[(String, String)]) -> Result<Spec, SpecError> {
     let mut l = Loader {
         nodes: Vec::new(),
+        failed: Default::default(),
         problems: (0..sources.len()).map(|_| Vec::new()).collect(),
         texts: sources
             .iter()
@@ -125,12 +126,18 @@ pub fn load_sources(sources: &[(String, String)]) -> Result<Spec, SpecError> {
         events,
         errors,
     };
+    // A types.json5 that did not parse would make every reference to it look dangling.
+    let types_readable = docs.get(TYPES as usize).is_some_and(Option::is_some)
+        || sources
+            .get(TYPES as usize)
+            .is_none_or(|(_, t)| t.trim().is_empty());
     let mut l = Loader {
         nodes: Vec::new(),
+        failed: Default::default(),
         problems: l.problems,
         texts: l.texts,
     };
-    crate::check::check(&spec, &mut |span, msg, label, help| {
+    crate::check::check(&spec, types_readable, &mut |span, msg, label, help| {
         l.problem(span, msg, label, help)
     });
     l.finish(sources)?;
@@ -141,6 +148,8 @@ pub(crate) struct Loader {
     pub nodes: Vec<Node>,
     problems: Vec<Vec<SpecProblem>>,
     texts: Vec<String>,
+    /// Entries that were reported and dropped: their children are not reported again as orphans.
+    failed: std::collections::HashSet<String>,
 }
 
 /// How a declared path relates to its parent.
@@ -322,8 +331,11 @@ impl Loader {
                     None,
                 );
             }
-            if let Some(id) = self.node_from_entry(&m.key, &m.value, m.key_span) {
-                self.register(&mut paths, id);
+            match self.node_from_entry(&m.key, &m.value, m.key_span) {
+                Some(id) => self.register(&mut paths, id),
+                None => {
+                    self.failed.insert(m.key.clone());
+                }
             }
         }
         paths
@@ -574,8 +586,12 @@ impl Loader {
                 if let Some(s) = string(self) {
                     match Reload::parse(&s) {
                         Some(r) => a.reload = Some(r),
-                        None => self.problem(v.span, &format!("bad reload class `{s}`"), "here",
-                            Some("use none, restart, hot, or hot:<action>[,<action>] with kebab-case actions".into())),
+                        None => {
+                            self.problem(v.span, &format!("bad reload class `{s}`"), "here",
+                                Some("use none, restart, hot, or hot:<action>[,<action>] with kebab-case actions".into()));
+                            // Reported once; do not also report the key as lacking a reload class.
+                            a.reload = Some(Reload::Restart);
+                        }
                     }
                 }
             }
@@ -666,6 +682,13 @@ impl Loader {
                 None => root,
                 Some(pp) => match paths.get(&pp) {
                     Some(&p) => Some(p),
+                    None if self
+                        .failed
+                        .iter()
+                        .any(|f| pp == *f || pp.starts_with(&format!("{f}."))) =>
+                    {
+                        continue;
+                    }
                     None => {
                         self.problem(
                             span,
@@ -932,9 +955,18 @@ pub fn check_value(spec: &Spec, id: NodeId, v: &Value) -> Result<(), String> {
             if a.min_length.is_some_and(|m| n < m) || a.max_length.is_some_and(|m| n > m) {
                 return Err(format!("length {n} is outside the allowed range"));
             }
+            if let Some(p) = &a.pattern
+                && let Ok(re) = fancy_regex::Regex::new(&crate::regex::js_to_rust(p))
+                && !re.is_match(s).unwrap_or(true)
+            {
+                return Err(format!("\"{s}\" does not match the pattern /{p}/"));
+            }
             Ok(())
         }
-        (Kind::Integer, Value::Number(n)) if n.as_f64().is_some_and(|f| f.fract() == 0.0) => {
+        (Kind::Integer, Value::Number(n))
+            if n.as_f64()
+                .is_some_and(|f| f.fract() == 0.0 && f.abs() <= jsonspan::MAX_SAFE_INTEGER) =>
+        {
             check_bounds(a, n.as_f64())
         }
         (Kind::Number, Value::Number(n)) => check_bounds(a, n.as_f64()),
@@ -947,6 +979,18 @@ pub fn check_value(spec: &Spec, id: NodeId, v: &Value) -> Result<(), String> {
             }
         }
         (Kind::List(Some(item)), Value::Array(items)) => {
+            let n = items.len() as u64;
+            if a.min_items.is_some_and(|m| n < m) || a.max_items.is_some_and(|m| n > m) {
+                return Err(format!("{n} items is outside the allowed count"));
+            }
+            if a.unique_items
+                && items
+                    .iter()
+                    .enumerate()
+                    .any(|(i, x)| items[..i].contains(x))
+            {
+                return Err("the items must be unique".into());
+            }
             items.iter().try_for_each(|i| check_value(spec, *item, i))
         }
         (Kind::Map(Some(val)), Value::Object(o)) => {

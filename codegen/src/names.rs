@@ -65,7 +65,10 @@ const KEYWORDS: &[&str] = &[
 /// `snake_case` field identifier, escaped when it is a keyword (`type` → `r#type`).
 pub fn snake(s: &str) -> String {
     let mut out = words(s).join("_");
-    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+    if out.is_empty() {
+        // Nothing ASCII to build a name from (e.g. `é`); callers de-duplicate with [`Uniq`].
+        out.push_str("field");
+    } else if out.starts_with(|c: char| c.is_ascii_digit()) {
         out.insert(0, '_');
     }
     if matches!(out.as_str(), "self" | "Self" | "super" | "crate") {
@@ -75,6 +78,78 @@ pub fn snake(s: &str) -> String {
     }
     out
 }
+
+/// Hands out names unique within one scope: the base name, else `base2`, `base3`, …
+#[derive(Debug, Default)]
+pub struct Uniq {
+    taken: std::collections::HashSet<String>,
+}
+
+impl Uniq {
+    /// Marks a name as taken without handing it out.
+    pub fn reserve(&mut self, name: &str) {
+        self.taken.insert(unraw(name).to_string());
+    }
+
+    pub fn fresh(&mut self, base: &str) -> String {
+        let key = unraw(base);
+        if self.taken.insert(key.to_string()) {
+            return base.to_string();
+        }
+        (2..)
+            .map(|i| format!("{key}{i}"))
+            .find(|n| self.taken.insert(n.clone()))
+            .unwrap_or_default()
+    }
+}
+
+fn unraw(name: &str) -> &str {
+    name.strip_prefix("r#").unwrap_or(name)
+}
+
+/// Type names the generated code cannot use for a named type: the generated items themselves and
+/// the std/prelude names the emitted code refers to.
+pub const RESERVED_TYPES: &[&str] = &[
+    "Config",
+    "Method",
+    "Event",
+    "ErrorCode",
+    "Handler",
+    "Self",
+    "Option",
+    "Some",
+    "None",
+    "Result",
+    "Ok",
+    "Err",
+    "String",
+    "Vec",
+    "Box",
+    "BTreeMap",
+    "HashMap",
+    "Default",
+    "Clone",
+    "Copy",
+    "Debug",
+    "PartialEq",
+    "Eq",
+    "Hash",
+    "Send",
+    "Sync",
+    "Sized",
+    "Iterator",
+    "From",
+    "Into",
+    "ToString",
+    "ToOwned",
+    "AsRef",
+    "Fn",
+    "Drop",
+    "Value",
+    "KeyMeta",
+    "Override",
+    "ReloadRule",
+];
 
 /// `SCREAMING_SNAKE_CASE`.
 pub fn screaming(s: &str) -> String {

@@ -21,13 +21,26 @@ impl TypeNames {
     pub fn new(spec: &Spec) -> TypeNames {
         let mut names = BTreeMap::new();
         let mut used: HashSet<String> = HashSet::new();
-        used.insert("Config".into());
+        used.extend(names::RESERVED_TYPES.iter().map(|s| s.to_string()));
         names.insert(spec.config_root, "Config".to_string());
         for (name, &id) in &spec.types {
             used.insert(name.clone());
             names.insert(id, name.clone());
         }
-        for (id, n) in spec.nodes.iter().enumerate() {
+        // Nodes inside named types first, then config, then protocol: adding a config key never
+        // renames a type that lives in types.json5.
+        let mut order: Vec<(NodeId, &Node)> = spec.nodes.iter().enumerate().collect();
+        order.sort_by_key(|(id, n)| {
+            (
+                match n.span.src {
+                    1 => 0,
+                    0 => 1,
+                    _ => 2,
+                },
+                *id,
+            )
+        });
+        for (id, n) in order {
             if names.contains_key(&id) || !needs_type(&n.kind) {
                 continue;
             }
@@ -158,20 +171,14 @@ pub fn emit(spec: &Spec) -> TokenStream {
                 fields,
                 extra,
                 open,
-            } => items.push(emit_struct(spec, &tn, &ty, &doc, fields, *extra, *open)),
+            } => items.push(emit_struct(spec, &tn, id, &ty, &doc, fields, *extra, *open)),
             Kind::Enum(values) => {
-                let mut seen = HashSet::new();
+                let mut uniq = names::Uniq::default();
                 let variants: Vec<(proc_macro2::Ident, String)> = values
                     .iter()
-                    .enumerate()
-                    .map(|(i, v)| {
+                    .map(|v| {
                         let s = v.as_str().unwrap_or_default().to_string();
-                        let mut vn = names::pascal(&s);
-                        if !seen.insert(vn.clone()) {
-                            vn = format!("V{i}");
-                            seen.insert(vn.clone());
-                        }
-                        (format_ident!("{}", vn), s)
+                        (format_ident!("{}", uniq.fresh(&names::pascal(&s))), s)
                     })
                     .collect();
                 let decl = variants
@@ -196,18 +203,23 @@ pub fn emit(spec: &Spec) -> TokenStream {
                     }
                 });
             }
-            Kind::Union { variants, .. } => {
-                let mut seen = HashSet::new();
+            Kind::Union {
+                variants,
+                discriminator,
+            } => {
+                let mut uniq = names::Uniq::default();
                 let vs: Vec<TokenStream> = variants
                     .iter()
-                    .enumerate()
-                    .map(|(i, &v)| {
-                        let t = rust_type(spec, &tn, v);
-                        let mut vn = variant_name(spec, &tn, v);
-                        if !seen.insert(vn.clone()) {
-                            vn = format!("{vn}{i}");
+                    .map(|&v| {
+                        let mut t = rust_type(spec, &tn, v);
+                        if reaches(spec, v, id) {
+                            t = quote!(Box<#t>);
                         }
-                        let vi = format_ident!("{}", vn);
+                        let base = discriminator
+                            .as_deref()
+                            .and_then(|tag| tag_value(spec, v, tag))
+                            .map_or_else(|| variant_name(spec, &tn, v), |t| names::pascal(&t));
+                        let vi = format_ident!("{}", uniq.fresh(&base));
                         quote!(#vi(#t),)
                     })
                     .collect();
@@ -248,6 +260,19 @@ fn describe(n: &Node) -> String {
     }
 }
 
+/// For a variant of a discriminated union: the single value its tag field allows (`env` for the
+/// env variant of `SecretRef`), which names the Rust variant.
+fn tag_value(spec: &Spec, variant: NodeId, tag: &str) -> Option<String> {
+    let Kind::Object { fields, .. } = &spec.nodes[resolve(spec, variant)].kind else {
+        return None;
+    };
+    let f = fields.iter().find(|f| f.name == tag)?;
+    match &spec.nodes[resolve(spec, f.node)].kind {
+        Kind::Enum(values) if values.len() == 1 => values[0].as_str().map(str::to_string),
+        _ => None,
+    }
+}
+
 fn variant_name(spec: &Spec, tn: &TypeNames, id: NodeId) -> String {
     if let Some(name) = tn.get(id)
         && spec.types.values().any(|&t| t == id)
@@ -270,9 +295,31 @@ fn variant_name(spec: &Spec, tn: &TypeNames, id: NodeId) -> String {
     }
 }
 
+/// Whether a value of node `from` can contain a value of node `target` with no heap indirection
+/// between them (so embedding it would give a type of infinite size).
+fn reaches(spec: &Spec, from: NodeId, target: NodeId) -> bool {
+    fn walk(spec: &Spec, id: NodeId, target: NodeId, seen: &mut HashSet<NodeId>) -> bool {
+        let id = resolve(spec, id);
+        if id == target {
+            return true;
+        }
+        if !seen.insert(id) {
+            return false;
+        }
+        match &spec.nodes[id].kind {
+            Kind::Object { fields, .. } => fields.iter().any(|f| walk(spec, f.node, target, seen)),
+            Kind::Union { variants, .. } => variants.iter().any(|&v| walk(spec, v, target, seen)),
+            _ => false,
+        }
+    }
+    walk(spec, from, target, &mut HashSet::new())
+}
+
+#[allow(clippy::too_many_arguments)]
 fn emit_struct(
     spec: &Spec,
     tn: &TypeNames,
+    self_id: NodeId,
     ty: &proc_macro2::Ident,
     doc: &str,
     fields: &[Field],
@@ -280,15 +327,12 @@ fn emit_struct(
     open: bool,
 ) -> TokenStream {
     let diff_mod = path_tokens(DIFF);
-    let mut used = HashSet::new();
+    let mut uniq = names::Uniq::default();
     let mut decls = Vec::new();
     let mut diffs = Vec::new();
+    let is_root = self_id == spec.config_root;
     for f in fields {
-        let mut fname = names::snake(&f.name);
-        while !used.insert(fname.clone()) {
-            fname.push('_');
-        }
-        let fi = ident(&fname);
+        let fi = ident(&uniq.fresh(&names::snake(&f.name)));
         let wire = &f.name;
         let node = &spec.nodes[f.node];
         let fdoc = node
@@ -297,7 +341,14 @@ fn emit_struct(
             .clone()
             .unwrap_or_else(|| format!("`{wire}`"));
         let t = rust_type(spec, tn, f.node);
-        if is_struct(spec, f.node) {
+        if reaches(spec, f.node, self_id) {
+            // A recursive shape: break the cycle with a box.
+            decls.push(quote! {
+                #[doc = #fdoc]
+                #[serde(rename = #wire, default, skip_serializing_if = "Option::is_none")]
+                pub #fi: Option<Box<#t>>,
+            });
+        } else if is_struct(spec, f.node) {
             decls.push(quote! {
                 #[doc = #fdoc]
                 #[serde(rename = #wire, default, skip_serializing_if = "crate::config::is_default")]
@@ -312,12 +363,13 @@ fn emit_struct(
         }
         diffs.push(quote!(self.#fi.diff(&other.#fi, &#diff_mod::join(path, #wire), out);));
     }
-    if ty == "Config" {
+    if is_root {
         // The root also accepts `$schema` (an editor hint), which is not a config key.
+        let fi = ident(&uniq.fresh("schema_url"));
         decls.push(quote! {
             /// `$schema`: URL or path of the JSON Schema, for editors.
             #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
-            pub schema_url: Option<String>,
+            pub #fi: Option<String>,
         });
     }
     let deny = if extra.is_none() && !open {
@@ -325,11 +377,7 @@ fn emit_struct(
     } else {
         quote!()
     };
-    let mut extra_name = "additional".to_string();
-    while used.contains(&extra_name) {
-        extra_name.push('_');
-    }
-    let ei = ident(&extra_name);
+    let ei = ident(&uniq.fresh("additional"));
     match (extra, open) {
         (Some(e), _) => {
             let t = rust_type(spec, tn, e);

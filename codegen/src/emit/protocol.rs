@@ -17,8 +17,9 @@ fn fields_struct(
     fields: &[Field],
     deny: bool,
 ) -> TokenStream {
+    let mut uniq = names::Uniq::default();
     let decls = fields.iter().map(|f| {
-        let fi: TokenStream = names::snake(&f.name).parse().unwrap_or_else(|_| quote!(invalid));
+        let fi: TokenStream = uniq.fresh(&names::snake(&f.name)).parse().unwrap_or_else(|_| quote!(invalid));
         let wire = &f.name;
         let t = rust_type(spec, tn, f.node);
         let fdoc = spec.nodes[f.node].attrs.doc.clone().unwrap_or_else(|| format!("`{wire}`"));

@@ -82,3 +82,9 @@ impl<T: Diff> Diff for BTreeMap<String, T> {
         }
     }
 }
+
+impl<T: Diff> Diff for Box<T> {
+    fn diff(&self, other: &Self, path: &str, out: &mut Vec<Change>) {
+        (**self).diff(other, path, out)
+    }
+}
