@@ -11,7 +11,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{Gen, assert_spans_ok, fixture_env, fixtures_dir, render, valid_fixtures};
+use common::{
+    Gen, assert_spans_ok, fixture_env, fixtures_dir, render, runner_config, valid_fixtures,
+};
 use openclaw_runtime as runtime;
 use proptest::prelude::*;
 use proptest::sample::{Index, select};
@@ -20,18 +22,6 @@ use serde_json::Value;
 
 fn config() -> BoxedStrategy<Value> {
     Gen::default().config()
-}
-
-fn runner_config(cases: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases,
-        max_local_rejects: 1_000_000,
-        max_global_rejects: 10_000,
-        // Failures are reported with the full text; persisting them would write into the source
-        // tree.
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
 }
 
 /// Numbers compared by value (`5` and `5.0` are the same JSON5 number).
@@ -354,6 +344,13 @@ proptest! {
         let checked = check_text(Path::new(&path), text.clone(), &fixture_env());
         if let Err(e) = assert_spans_ok(&checked) {
             prop_assert!(false, "{}\n--- text:\n{}", e, text);
+        }
+        // A syntax error's `at line:column` names the position its span starts at.
+        for e in checked.errors.iter().filter(|e| e.code == "openclaw::config::syntax") {
+            let told = e.message.rsplit_once(" at ").map(|(_, lc)| lc.to_string());
+            let at = runtime::config::diagnostics::locate(&checked.sources, e)
+                .map(|l| format!("{}:{}", l.line, l.column));
+            prop_assert_eq!(told, at, "{:?}\n--- text:\n{:?}", e, text);
         }
         // The main file is source 0 and holds exactly the checked text.
         let main = checked.sources.get(0).map(|f| f.text.as_str());

@@ -7,7 +7,8 @@
 //!   in the file, a cross-field rule); `SecretInput` always takes its string variant.
 //! * `$include` is never generated, and no generated string contains `${`.
 //! * A string node whose pattern the generator cannot satisfy (look-around that carries the whole
-//!   constraint, e.g. `ui.seamColor`'s `(?=…#[0-9a-f]{6}…)(?=…^#…)`) is left out when optional.
+//!   constraint: today only the second variant of `ui.prefs.accent`,
+//!   `^(?=…^#?[0-9a-fA-F]{6}$)(?=…^#.*)`) is left out when optional (or as a union variant).
 //!   Which patterns that hits is decided empirically at start-up (see [`Gen::string`]).
 //! * Cross-field rules (non-loopback bind needs auth, funnel needs password auth, hooks need a
 //!   distinct token, `hooks.path` is not `/`, trusted-proxy needs proxies, token+password need a
@@ -79,6 +80,23 @@ fn type_id(name: &str) -> u32 {
         .find(|(n, _)| *n == name)
         .map(|&(_, id)| id)
         .unwrap_or_else(|| panic!("named type {name} exists in the schema table"))
+}
+
+/// The proptest settings of these suites: `cases` (or `PROPTEST_CASES` when set, for long
+/// bug-hunting runs), generous reject limits (string constraints are filters), and no failure
+/// persistence (it would write into the source tree; failures print their full input).
+pub fn runner_config(cases: u32) -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(cases);
+    ProptestConfig {
+        cases,
+        max_local_rejects: 1_000_000,
+        max_global_rejects: 10_000,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -241,10 +259,13 @@ fn pass_rate<S: Strategy<Value = String>>(strategy: &S, ok: &dyn Fn(&str) -> boo
 // ---------------------------------------------------------------------------------------------
 // The schema walker
 
+/// `(node, depth, forced tag)`.
+type MemoKey = (u32, usize, Option<&'static str>);
+
 /// Builds (and memoises) one strategy per `(node, depth, forced tag)`.
 pub struct Gen {
-    memo: HashMap<(u32, usize, Option<&'static str>), Option<BoxedStrategy<Value>>>,
-    in_progress: HashSet<(u32, usize, Option<&'static str>)>,
+    memo: HashMap<MemoKey, Option<BoxedStrategy<Value>>>,
+    in_progress: HashSet<MemoKey>,
     secret_ref: u32,
     /// Patterns (and key patterns) the generator could not satisfy.
     pub unsupported_patterns: BTreeMap<&'static str, &'static str>,
@@ -325,7 +346,10 @@ fn integer_strategy(l: &Limits) -> Option<BoxedStrategy<Value>> {
 fn number_strategy(l: &Limits) -> Option<BoxedStrategy<Value>> {
     let lo = l.min.or(l.exclusive_min).unwrap_or(-1e9);
     let hi = l.max.or(l.exclusive_max).unwrap_or(1e9);
-    if !(lo <= hi) {
+    if lo
+        .partial_cmp(&hi)
+        .is_none_or(|o| o == std::cmp::Ordering::Greater)
+    {
         return None;
     }
     let (emin, emax, min, max) = (l.exclusive_min, l.exclusive_max, l.min, l.max);
@@ -359,9 +383,16 @@ fn number_strategy(l: &Limits) -> Option<BoxedStrategy<Value>> {
 impl Gen {
     /// The strategy for a whole config: schema-valid, then cross-field fixed.
     pub fn config(&mut self) -> BoxedStrategy<Value> {
-        self.node(ROOT, 0, None)
-            .expect("the root is generatable")
-            .prop_map(|mut v| {
+        let schema_url = prop::option::weighted(0.1, "https://example\\.com/[a-z]{1,8}\\.json");
+        (
+            self.node(ROOT, 0, None).expect("the root is generatable"),
+            schema_url,
+        )
+            .prop_map(|(mut v, schema_url)| {
+                // `$schema` is accepted at the root only, outside the spec's fields.
+                if let (Some(url), Some(m)) = (schema_url, v.as_object_mut()) {
+                    m.insert("$schema".into(), Value::from(url));
+                }
                 fix_cross_field(&mut v);
                 v
             })
@@ -396,30 +427,37 @@ impl Gen {
                 .boxed(),
         ]
         .boxed();
-        let base: BoxedStrategy<String> = match (pattern, format) {
-            (Some(p), _) => match pattern_generator(p) {
-                Some(g) => g,
-                None => plain,
-            },
-            (None, Some("uri")) => prop_oneof![
-                "https://example\\.com/[a-z0-9/]{0,8}",
-                "http://127\\.0\\.0\\.1:[1-9][0-9]{0,3}/[a-z]{0,5}",
-                "wss?://[a-z]{1,8}\\.example\\.org",
-            ]
-            .boxed(),
-            (None, Some("email")) => "[a-z]{1,8}@example\\.com".boxed(),
-            (None, Some("date-time")) => Just("2026-01-02T03:04:05Z".to_string()).boxed(),
-            _ => plain,
-        };
+        // Candidate generators, best first; the first that reliably satisfies every rule wins.
+        let mut candidates: Vec<BoxedStrategy<String>> = Vec::new();
+        if let Some(p) = pattern
+            && let Some(g) = pattern_generator(p)
+        {
+            candidates.push(g);
+        }
+        match format {
+            Some("uri") => {
+                let all = prop_oneof![
+                    "https://example\\.com/[a-z0-9/]{0,8}",
+                    "http://127\\.0\\.0\\.1:[1-9][0-9]{0,3}/[a-z]{0,5}",
+                    "wss?://[a-z]{1,8}\\.example\\.org",
+                ];
+                candidates.push(all.boxed());
+                candidates.push("https?://[a-z]{1,8}\\.example\\.com/?".boxed());
+            }
+            Some("email") => candidates.push("[a-z]{1,8}@example\\.com".boxed()),
+            Some("date-time") => candidates.push(Just("2026-01-02T03:04:05Z".to_string()).boxed()),
+            _ => {}
+        }
+        candidates.push(plain);
         let ok = {
             let re = re.clone();
             move |s: &str| string_ok(s, min, max, re.as_ref(), uri)
         };
-        if pass_rate(&base, &ok) < 0.5 {
+        let Some(base) = candidates.into_iter().find(|c| pass_rate(c, &ok) >= 0.5) else {
             self.unsupported_patterns
                 .insert(path, pattern.or(format).unwrap_or("<length>"));
             return None;
-        }
+        };
         Some(
             base.prop_filter("string constraints", move |s| ok(s))
                 .boxed(),
@@ -565,8 +603,8 @@ impl Gen {
                 let p = match depth {
                     d if d >= MAX_DEPTH => 0.0,
                     0 => 0.3,
-                    1 => 0.25,
-                    _ => 0.15,
+                    1 => 0.3,
+                    _ => 0.25,
                 };
                 let mut parts: Vec<BoxedStrategy<Vec<(String, Value)>>> = Vec::new();
                 for f in fields {
@@ -766,7 +804,7 @@ impl Style {
         x.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
     fn chance(&mut self, one_in: u64) -> bool {
-        self.next() % one_in == 0
+        self.next().is_multiple_of(one_in)
     }
 }
 
@@ -792,7 +830,15 @@ fn quote(s: &str, q: char, st: &mut Style, out: &mut String) {
             c if (c as u32) < 0x20 || c == '\u{7f}' => {
                 out.push_str(&format!("\\u{:04x}", c as u32));
             }
-            '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", ch as u32)),
+            // JSON5 strings may hold the two JS line terminators raw.
+            '\u{2028}' | '\u{2029}' if st.chance(2) => {
+                out.push_str(&format!("\\u{:04x}", ch as u32));
+            }
+            // A line continuation (backslash + line break) adds nothing to the value.
+            c if st.chance(60) => {
+                out.push_str("\\\n");
+                out.push(c);
+            }
             c if c.is_ascii_alphabetic() && st.chance(40) => {
                 out.push_str(&format!("\\x{:02x}", c as u32));
             }
