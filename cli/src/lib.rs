@@ -42,6 +42,126 @@ pub enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Run the gateway in the foreground (WebSocket RPC and HTTP on one port), or talk to it.
+    #[command(args_conflicts_with_subcommands = true)]
+    Gateway {
+        #[command(subcommand)]
+        command: Option<GatewayCommand>,
+        #[command(flatten)]
+        run: GatewayRunArgs,
+    },
+    /// Ask the running gateway for its health.
+    Health(HealthArgs),
+    /// Summary of the running gateway (reachability, version, uptime, connections).
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GatewayCommand {
+    /// Run the gateway in the foreground (the same as `openclaw gateway`).
+    Run(GatewayRunArgs),
+    /// Call one RPC method on the running gateway and print its result.
+    Call(CallArgs),
+    /// Show where the gateway should be, whether it is listening, and probe it over RPC.
+    Status(GatewayStatusArgs),
+}
+
+/// Flags of `openclaw gateway [run]`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct GatewayRunArgs {
+    /// Port for WebSocket and HTTP (default: OPENCLAW_GATEWAY_PORT, gateway.port, 18789; --dev 19001).
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<String>,
+    /// Interfaces to listen on: loopback, lan, tailnet, auto or custom.
+    #[arg(long, value_name = "MODE")]
+    pub bind: Option<String>,
+    /// Auth mode: none, token, password or trusted-proxy.
+    #[arg(long, value_name = "MODE")]
+    pub auth: Option<String>,
+    /// Shared token clients must present (overrides the config and OPENCLAW_GATEWAY_TOKEN).
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// Shared password clients must present (overrides the config and OPENCLAW_GATEWAY_PASSWORD).
+    #[arg(long, value_name = "PASSWORD")]
+    pub password: Option<String>,
+    /// Start without a config file, or with one that lacks gateway.mode=local (dev and ad-hoc runs).
+    #[arg(long)]
+    pub allow_unconfigured: bool,
+    /// Stop whatever process is listening on the port first (SIGTERM, then wait for the port).
+    #[arg(long)]
+    pub force: bool,
+    /// Log at debug level to stderr.
+    #[arg(long)]
+    pub verbose: bool,
+}
+
+/// How a client command reaches the gateway.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ClientArgs {
+    /// Gateway WebSocket URL (default: ws://127.0.0.1:<resolved port>).
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// Gateway token (default: the config's gateway.auth.token, OPENCLAW_GATEWAY_TOKEN, or the
+    /// running dev gateway's runtime token).
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// Gateway password (default: gateway.auth.password or OPENCLAW_GATEWAY_PASSWORD).
+    #[arg(long, value_name = "PASSWORD")]
+    pub password: Option<String>,
+    /// Give up after this many milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    pub timeout: u64,
+}
+
+/// Flags of `openclaw gateway call`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CallArgs {
+    /// The method, e.g. health, status, config.get.
+    pub method: String,
+    /// Params as a JSON object.
+    #[arg(long, value_name = "JSON")]
+    pub params: Option<String>,
+    /// Print the outcome as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// Flags of `openclaw health`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct HealthArgs {
+    /// Print the health payload as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Ask for a fresh probe instead of the cached snapshot.
+    #[arg(long)]
+    pub verbose: bool,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// Flags of `openclaw gateway status`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GatewayStatusArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Skip the RPC probe (only report config, port and listener).
+    #[arg(long)]
+    pub no_probe: bool,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// Flags of `openclaw status`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StatusArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub client: ClientArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -120,6 +240,14 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write, env: &dyn Env) ->
     };
     let code = match cli.command {
         Command::Config { command } => cmd::config::run(&mut ctx, command),
+        Command::Gateway { command, run } => match command {
+            None => cmd::gateway::run(&mut ctx, run),
+            Some(GatewayCommand::Run(args)) => cmd::gateway::run(&mut ctx, args),
+            Some(GatewayCommand::Call(args)) => cmd::rpc::call(&mut ctx, args),
+            Some(GatewayCommand::Status(args)) => cmd::rpc::gateway_status(&mut ctx, args),
+        },
+        Command::Health(args) => cmd::rpc::health(&mut ctx, args),
+        Command::Status(args) => cmd::rpc::status(&mut ctx, args),
     };
     let _ = ctx.out.flush();
     let _ = ctx.err.flush();

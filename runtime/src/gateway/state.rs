@@ -1,0 +1,618 @@
+//! State shared by every connection: the loaded config, presence, the health snapshot, the
+//! connected clients (for broadcasts), the auth limiter and the admission limit.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::Settings;
+use super::auth::Limiter;
+use super::conn::Outbox;
+use crate::config::{Checked, schema};
+
+/// Epoch milliseconds now.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// What `config.get` reports, computed once per load.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigState {
+    pub path: PathBuf,
+    pub exists: bool,
+    /// The main file's text.
+    pub raw: Option<String>,
+    /// The file's values as written (after `$include`, before `${VAR}` substitution is not
+    /// tracked separately: this is the merged tree).
+    pub parsed: Value,
+    /// `sha256:<hex>` of the raw text (the `baseHash` clients send back when writing).
+    pub hash: Option<String>,
+    pub valid: bool,
+    pub issues: Vec<Value>,
+    pub warnings: Vec<Value>,
+    pub included: Vec<PathBuf>,
+}
+
+/// Replaced by `config.get` for every secret value.
+pub const REDACTED: &str = "__OPENCLAW_REDACTED__";
+
+impl ConfigState {
+    /// No config file (allowed with `--allow-unconfigured`).
+    pub fn missing(path: PathBuf) -> ConfigState {
+        ConfigState {
+            path,
+            exists: false,
+            parsed: json!({}),
+            valid: true,
+            ..ConfigState::default()
+        }
+    }
+
+    /// From a checked file.
+    pub fn from_checked(c: &Checked) -> ConfigState {
+        let raw = c.sources.get(0).map(|f| f.text.clone());
+        let issue = |i: &crate::config::Issue| {
+            let mut v = json!({ "path": i.path, "message": i.message });
+            if let (Some(a), Some(m)) = (&i.allowed_values, v.as_object_mut()) {
+                m.insert("allowedValues".into(), json!(a));
+            }
+            v
+        };
+        ConfigState {
+            path: c.path.clone(),
+            exists: c.read_error.is_none(),
+            hash: raw.as_deref().map(hash_text),
+            raw,
+            parsed: c.root.as_ref().map(|r| r.to_json()).unwrap_or(json!({})),
+            valid: c.is_valid(),
+            issues: c.errors.iter().map(issue).collect(),
+            warnings: c.warnings.iter().map(issue).collect(),
+            included: c.included.clone(),
+        }
+    }
+
+    /// The merged config with every secret replaced by [`REDACTED`].
+    pub fn redacted(&self) -> Value {
+        let mut v = self.parsed.clone();
+        redact(&mut v, schema::root(), 0, &mut Vec::new());
+        v
+    }
+
+    /// The raw file text with every inline secret value replaced by [`REDACTED`].
+    pub fn redacted_raw(&self) -> Option<String> {
+        let mut raw = self.raw.clone()?;
+        let mut secrets = Vec::new();
+        redact(&mut self.parsed.clone(), schema::root(), 0, &mut secrets);
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        for s in secrets.iter().filter(|s| !s.is_empty()) {
+            raw = raw.replace(s.as_str(), REDACTED);
+        }
+        Some(raw)
+    }
+
+    /// A value by dotted path in the merged config.
+    pub fn get(&self, path: &str) -> Option<&Value> {
+        path.split('.')
+            .try_fold(&self.parsed, |v, seg| v.get(seg))
+            .filter(|v| !v.is_null())
+    }
+}
+
+/// `sha256:<hex>` of a config text.
+pub fn hash_text(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
+    let mut s = String::with_capacity(7 + 64);
+    s.push_str("sha256:");
+    for b in digest {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// Walks a value alongside the schema table and blanks every node marked secret.
+fn redact(v: &mut Value, node: u32, depth: usize, found: &mut Vec<String>) {
+    use crate::config::schema::{NodeKind, node as get, resolve};
+    if depth > 64 || v.is_null() {
+        return;
+    }
+    let id = resolve(node);
+    let n = get(id);
+    if n.secret {
+        collect_strings(v, found);
+        *v = Value::String(REDACTED.into());
+        return;
+    }
+    match (&n.kind, v) {
+        (NodeKind::Object { fields, extra, .. }, Value::Object(m)) => {
+            for (k, child) in m.iter_mut() {
+                if let Some(f) = fields.iter().find(|f| f.name == k) {
+                    redact(child, f.node, depth + 1, found);
+                } else if let Some(extra) = extra {
+                    redact(child, *extra, depth + 1, found);
+                }
+            }
+        }
+        (NodeKind::Map(item), Value::Object(m)) => {
+            for child in m.values_mut() {
+                redact(child, *item, depth + 1, found);
+            }
+        }
+        (NodeKind::List(item), Value::Array(a)) => {
+            for child in a.iter_mut() {
+                redact(child, *item, depth + 1, found);
+            }
+        }
+        (NodeKind::Union { variants, .. }, v) => {
+            if variants.iter().any(|&var| get(resolve(var)).secret) {
+                collect_strings(v, found);
+                *v = Value::String(REDACTED.into());
+            } else if v.is_object() {
+                // Redact through every object variant: a key secret in any of them is secret.
+                for &var in variants.iter() {
+                    if matches!(get(resolve(var)).kind, NodeKind::Object { .. }) {
+                        redact(v, var, depth + 1, found);
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn collect_strings(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(a) => a.iter().for_each(|x| collect_strings(x, out)),
+        Value::Object(m) => m.values().for_each(|x| collect_strings(x, out)),
+        _ => {}
+    }
+}
+
+/// A connected client the gateway can push events to.
+#[derive(Debug, Clone)]
+pub struct ClientEntry {
+    pub outbox: Outbox,
+    pub presence_key: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct Presence {
+    /// Presence entries by key (`device.id`, `client.instanceId` or the connection id).
+    entries: BTreeMap<String, Value>,
+}
+
+/// Shared gateway state; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    settings: Settings,
+    config: RwLock<Arc<super::ConfigState>>,
+    started: std::time::Instant,
+    started_ms: u64,
+    boot_id: String,
+    instance_id: String,
+    next_conn: AtomicU64,
+    clients: Mutex<HashMap<u64, ClientEntry>>,
+    presence: Mutex<Presence>,
+    presence_version: AtomicU64,
+    health_version: AtomicU64,
+    health: RwLock<Arc<Value>>,
+    system_events: Mutex<VecDeque<Value>>,
+    limiter: Limiter,
+    pairing: Mutex<Option<super::device::PairingStore>>,
+    admission: Arc<Semaphore>,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+}
+
+/// Queued system events kept for `status`.
+const MAX_SYSTEM_EVENTS: usize = 100;
+
+impl Gateway {
+    pub fn new(settings: Settings, shutdown: CancellationToken) -> Gateway {
+        let config = settings.config.clone();
+        let limiter = Limiter::new(settings.auth.rate_limit);
+        let admission = Arc::new(Semaphore::new(settings.admission_limit));
+        let g = Gateway {
+            inner: Arc::new(Inner {
+                settings,
+                config: RwLock::new(config),
+                started: std::time::Instant::now(),
+                started_ms: now_ms(),
+                boot_id: uuid::Uuid::new_v4().to_string(),
+                instance_id: uuid::Uuid::new_v4().to_string(),
+                next_conn: AtomicU64::new(1),
+                clients: Mutex::new(HashMap::new()),
+                presence: Mutex::new(Presence::default()),
+                presence_version: AtomicU64::new(1),
+                health_version: AtomicU64::new(0),
+                health: RwLock::new(Arc::new(Value::Null)),
+                system_events: Mutex::new(VecDeque::new()),
+                limiter,
+                pairing: Mutex::new(None),
+                admission,
+                shutdown,
+                tracker: TaskTracker::new(),
+            }),
+        };
+        g.refresh_health();
+        g
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    pub fn config(&self) -> Arc<ConfigState> {
+        match self.inner.config.read() {
+            Ok(c) => c.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    pub fn limiter(&self) -> &Limiter {
+        &self.inner.limiter
+    }
+
+    /// The paired-device store, opened on first use.
+    pub fn pairing(&self) -> &Mutex<Option<super::device::PairingStore>> {
+        &self.inner.pairing
+    }
+
+    pub fn admission(&self) -> &Arc<Semaphore> {
+        &self.inner.admission
+    }
+
+    pub fn shutdown_token(&self) -> &CancellationToken {
+        &self.inner.shutdown
+    }
+
+    pub fn tracker(&self) -> &TaskTracker {
+        &self.inner.tracker
+    }
+
+    pub fn boot_id(&self) -> &str {
+        &self.inner.boot_id
+    }
+
+    pub fn uptime_ms(&self) -> u64 {
+        u64::try_from(self.inner.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    pub fn started_ms(&self) -> u64 {
+        self.inner.started_ms
+    }
+
+    pub fn next_conn_id(&self) -> u64 {
+        self.inner.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn state_version(&self) -> Value {
+        json!({
+            "presence": self.inner.presence_version.load(Ordering::Relaxed),
+            "health": self.inner.health_version.load(Ordering::Relaxed),
+        })
+    }
+
+    pub fn connection_count(&self) -> usize {
+        self.inner.clients.lock().map(|c| c.len()).unwrap_or(0)
+    }
+
+    // -- clients and broadcasts ---------------------------------------------------------------
+
+    /// Registers a connected (hello-ok'd) client; with a presence entry, announces it.
+    pub fn add_client(&self, conn: u64, outbox: Outbox, presence: Option<(String, Value)>) {
+        let key = presence.as_ref().map(|(k, _)| k.clone());
+        if let Ok(mut clients) = self.inner.clients.lock() {
+            clients.insert(
+                conn,
+                ClientEntry {
+                    outbox,
+                    presence_key: key,
+                },
+            );
+        }
+        if let Some((key, entry)) = presence {
+            if let Ok(mut p) = self.inner.presence.lock() {
+                p.entries.insert(key, entry);
+            }
+            self.presence_changed();
+        }
+    }
+
+    /// Forgets a client; a presence entry goes with it (and is announced).
+    pub fn remove_client(&self, conn: u64) {
+        let removed = self
+            .inner
+            .clients
+            .lock()
+            .ok()
+            .and_then(|mut c| c.remove(&conn));
+        if let Some(key) = removed.and_then(|e| e.presence_key) {
+            let still_used = self
+                .inner
+                .clients
+                .lock()
+                .map(|c| {
+                    c.values()
+                        .any(|e| e.presence_key.as_deref() == Some(key.as_str()))
+                })
+                .unwrap_or(false);
+            if !still_used {
+                if let Ok(mut p) = self.inner.presence.lock() {
+                    p.entries.remove(&key);
+                }
+                self.presence_changed();
+            }
+        }
+    }
+
+    fn presence_changed(&self) {
+        self.inner.presence_version.fetch_add(1, Ordering::Relaxed);
+        let payload = json!({ "presence": self.presence() });
+        self.broadcast("presence", &payload, true);
+    }
+
+    /// Sends an event to every connected client (each gets its own `seq`).
+    pub fn broadcast(&self, event: &'static str, payload: &Value, with_state_version: bool) {
+        let payload: Arc<str> = Arc::from(serde_json::to_string(payload).unwrap_or_default());
+        let sv: Option<Arc<str>> =
+            with_state_version.then(|| Arc::from(self.state_version().to_string()));
+        let outboxes: Vec<Outbox> = match self.inner.clients.lock() {
+            Ok(c) => c.values().map(|e| e.outbox.clone()).collect(),
+            Err(_) => return,
+        };
+        for o in outboxes {
+            o.event(event, payload.clone(), sv.clone());
+        }
+    }
+
+    /// Every client's outbox (for shutdown).
+    pub fn outboxes(&self) -> Vec<Outbox> {
+        self.inner
+            .clients
+            .lock()
+            .map(|c| c.values().map(|e| e.outbox.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    // -- presence -----------------------------------------------------------------------------
+
+    /// The gateway's own entry plus every connected client that has one.
+    pub fn presence(&self) -> Vec<Value> {
+        let mut out = vec![self.self_presence()];
+        if let Ok(p) = self.inner.presence.lock() {
+            out.extend(p.entries.values().cloned());
+        }
+        out
+    }
+
+    fn self_presence(&self) -> Value {
+        let host = hostname();
+        let platform = format!("{} {}", std::env::consts::OS, std::env::consts::ARCH);
+        json!({
+            "host": host,
+            "version": super::SERVER_VERSION,
+            "platform": platform,
+            "mode": "gateway",
+            "reason": "self",
+            "instanceId": self.inner.instance_id,
+            "text": format!("Gateway: {host} · app {} · mode gateway · reason self", super::SERVER_VERSION),
+            "ts": self.inner.started_ms,
+        })
+    }
+
+    /// Upserts a presence entry from a `system-event` and announces the change.
+    pub fn upsert_presence(&self, key: String, entry: Value) {
+        if let Ok(mut p) = self.inner.presence.lock() {
+            p.entries.insert(key, entry);
+        }
+        self.presence_changed();
+    }
+
+    pub fn push_system_event(&self, event: Value) {
+        if let Ok(mut q) = self.inner.system_events.lock() {
+            if q.len() >= MAX_SYSTEM_EVENTS {
+                q.pop_front();
+            }
+            q.push_back(event);
+        }
+    }
+
+    pub fn system_events(&self) -> Vec<Value> {
+        self.inner
+            .system_events
+            .lock()
+            .map(|q| q.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    // -- health -------------------------------------------------------------------------------
+
+    /// The cached health snapshot.
+    pub fn health(&self) -> Arc<Value> {
+        match self.inner.health.read() {
+            Ok(h) => h.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Recomputes the health snapshot and bumps its state version.
+    pub fn refresh_health(&self) -> Arc<Value> {
+        let started = std::time::Instant::now();
+        let config = self.config();
+        let agents = agent_summaries(&config);
+        let default_agent = agents
+            .iter()
+            .find(|a| a["isDefault"] == json!(true))
+            .or(agents.first())
+            .and_then(|a| a["agentId"].as_str())
+            .unwrap_or("main")
+            .to_string();
+        let heartbeat_seconds = heartbeat_ms(&config) / 1000;
+        let mut snapshot = json!({
+            "ok": true,
+            "ts": now_ms(),
+            "durationMs": 0,
+            "configReload": { "hotReloadStatus": "active" },
+            "channels": {},
+            "channelOrder": [],
+            "channelLabels": {},
+            "heartbeatSeconds": heartbeat_seconds,
+            "defaultAgentId": default_agent,
+            "agents": agents,
+            "connections": self.connection_count(),
+            "uptimeMs": self.uptime_ms(),
+        });
+        if let Some(m) = snapshot.as_object_mut() {
+            m.insert(
+                "durationMs".into(),
+                json!(u64::try_from(started.elapsed().as_millis()).unwrap_or(0)),
+            );
+        }
+        let snapshot = Arc::new(snapshot);
+        if let Ok(mut h) = self.inner.health.write() {
+            *h = snapshot.clone();
+        }
+        self.inner.health_version.fetch_add(1, Ordering::Relaxed);
+        snapshot
+    }
+
+    /// Refreshes health and pushes it to every client.
+    pub fn refresh_and_broadcast_health(&self) {
+        let h = self.refresh_health();
+        self.broadcast("health", &h, true);
+    }
+}
+
+/// The agents configured (`agents.entries`, or the legacy `agents.list`), default first-marked.
+pub fn agent_summaries(config: &ConfigState) -> Vec<Value> {
+    let mut out = Vec::new();
+    let every_ms = heartbeat_ms(config);
+    let mut push = |id: &str, entry: &Value| {
+        out.push(json!({
+            "agentId": id,
+            "name": entry.get("name").cloned().unwrap_or(Value::Null),
+            "isDefault": entry.get("default").and_then(Value::as_bool).unwrap_or(false),
+            "heartbeat": { "everyMs": every_ms },
+        }));
+    };
+    if let Some(Value::Object(m)) = config.get("agents.entries") {
+        for (id, entry) in m {
+            push(id, entry);
+        }
+    }
+    if let Some(Value::Array(list)) = config.get("agents.list") {
+        for entry in list {
+            if let Some(id) = entry.get("id").and_then(Value::as_str) {
+                push(id, entry);
+            }
+        }
+    }
+    if out.is_empty() {
+        out.push(json!({
+            "agentId": "main",
+            "name": Value::Null,
+            "isDefault": true,
+            "heartbeat": { "everyMs": every_ms },
+        }));
+    } else if !out.iter().any(|a| a["isDefault"] == json!(true))
+        && let Some(Value::Object(first)) = out.first_mut()
+    {
+        first.insert("isDefault".into(), json!(true));
+    }
+    out
+}
+
+/// `agents.defaults.heartbeat.every` in ms (default 30 minutes).
+pub fn heartbeat_ms(config: &ConfigState) -> u64 {
+    config
+        .get("agents.defaults.heartbeat.every")
+        .and_then(Value::as_str)
+        .and_then(parse_duration_ms)
+        .unwrap_or(30 * 60 * 1000)
+}
+
+/// `30m`, `1h`, `45s`, `500ms`, `2d`; a bare number is minutes.
+pub fn parse_duration_ms(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    let mul = match unit.trim() {
+        "ms" => 1,
+        "s" => 1000,
+        "" | "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return None,
+    };
+    n.checked_mul(mul)
+}
+
+/// This machine's host name (for presence).
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration_ms("30m"), Some(1_800_000));
+        assert_eq!(parse_duration_ms("1h"), Some(3_600_000));
+        assert_eq!(parse_duration_ms("45s"), Some(45_000));
+        assert_eq!(parse_duration_ms("x"), None);
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        let c = ConfigState {
+            parsed: json!({
+                "gateway": { "port": 1, "auth": { "token": "s3cret", "mode": "token" } },
+                "models": { "providers": { "p": { "apiKey": "k", "baseUrl": "https://x.example" } } },
+            }),
+            ..ConfigState::default()
+        };
+        let r = c.redacted();
+        assert_eq!(r["gateway"]["auth"]["token"], json!(REDACTED));
+        assert_eq!(r["gateway"]["auth"]["mode"], json!("token"));
+        assert_eq!(r["gateway"]["port"], json!(1));
+        assert_eq!(r["models"]["providers"]["p"]["apiKey"], json!(REDACTED));
+        assert_eq!(
+            r["models"]["providers"]["p"]["baseUrl"],
+            json!("https://x.example")
+        );
+        assert!(!r.to_string().contains("s3cret"));
+        let c = ConfigState {
+            raw: Some("{ gateway: { auth: { token: 's3cret' } } }".into()),
+            ..c
+        };
+        assert_eq!(
+            c.redacted_raw().as_deref(),
+            Some("{ gateway: { auth: { token: '__OPENCLAW_REDACTED__' } } }")
+        );
+    }
+}
