@@ -458,7 +458,8 @@ mod tests {
             check_shared(&s, &presented(Some("devtok123"), None), "cli", "cli", true),
             Ok(Some(AuthMethod::Token))
         );
-        let e = check_shared(&s, &presented(Some("WRONG"), None), "cli", "cli", true).unwrap_err();
+        let e = check_shared(&s, &presented(Some("WRONG"), None), "cli", "cli", true)
+            .expect_err("an error");
         assert_eq!(
             e.message,
             "unauthorized: gateway token mismatch (use this gateway's gateway.auth.token or pair the device)"
@@ -471,10 +472,12 @@ mod tests {
             check_shared(&s, &presented(None, None), "cli", "cli", true),
             Ok(None)
         );
-        let e = check_shared(&s, &presented(None, Some("pw")), "x", "backend", false).unwrap_err();
+        let e = check_shared(&s, &presented(None, Some("pw")), "x", "backend", false)
+            .expect_err("an error");
         assert_eq!(e.detail_code(), "AUTH_TOKEN_MISSING");
         let none = AuthSettings::default();
-        let e = check_shared(&none, &presented(Some("x"), None), "cli", "cli", true).unwrap_err();
+        let e = check_shared(&none, &presented(Some("x"), None), "cli", "cli", true)
+            .expect_err("an error");
         assert_eq!(e.detail_code(), "AUTH_TOKEN_NOT_CONFIGURED");
     }
 
@@ -489,7 +492,8 @@ mod tests {
             check_shared(&s, &presented(None, Some("pw")), "cli", "cli", true),
             Ok(Some(AuthMethod::Password))
         );
-        let e = check_shared(&s, &presented(None, Some("no")), "cli", "cli", false).unwrap_err();
+        let e = check_shared(&s, &presented(None, Some("no")), "cli", "cli", false)
+            .expect_err("an error");
         assert_eq!(e.detail_code(), "AUTH_PASSWORD_MISMATCH");
         assert!(e.message.contains("gateway.remote.password"));
     }

@@ -1068,7 +1068,7 @@ mod tests {
         let info = check_connect(&ok).expect("valid");
         assert_eq!(info.role, "operator");
         assert_eq!(info.auth.token.as_deref(), Some("t"));
-        let err = |v: Value| check_connect(&v).unwrap_err();
+        let err = |v: Value| check_connect(&v).expect_err("an error");
         assert_eq!(
             err(json!({"minProtocol":4,"maxProtocol":4})),
             "must have required property 'client'"

@@ -183,15 +183,17 @@ mod tests {
                 params: Value::Null
             })
         );
-        let e = parse_request(json!({"type":"req","method":"health"})).unwrap_err();
+        let e = parse_request(json!({"type":"req","method":"health"})).expect_err("an error");
         assert_eq!(e.id, None);
         assert_eq!(e.detail, "must have required property 'id'");
-        let e = parse_request(json!({"type":"evt","id":"x","method":"health"})).unwrap_err();
+        let e =
+            parse_request(json!({"type":"evt","id":"x","method":"health"})).expect_err("an error");
         assert_eq!(e.id.as_deref(), Some("x"));
         assert_eq!(e.detail, "at /type: must be equal to constant");
-        let e = parse_request(json!({"type":"req","id":"x"})).unwrap_err();
+        let e = parse_request(json!({"type":"req","id":"x"})).expect_err("an error");
         assert_eq!(e.detail, "must have required property 'method'");
-        let e = parse_request(json!({"type":"req","id":"x","method":"m","extra":1})).unwrap_err();
+        let e = parse_request(json!({"type":"req","id":"x","method":"m","extra":1}))
+            .expect_err("an error");
         assert_eq!(e.detail, "must NOT have additional properties: \"extra\"");
         assert!(parse_request(json!([1, 2, 3])).is_err());
         assert!(parse_request(json!({"type":"req","id":"","method":"m"})).is_err());

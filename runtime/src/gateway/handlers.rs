@@ -349,7 +349,7 @@ impl Handler for Handlers {
         };
         let max_bytes = match p.max_bytes {
             None => 250_000,
-            Some(n @ 1..=1_000_000) => n as u64,
+            Some(n @ 1..=1_000_000) => n,
             Some(_) => {
                 return Err(RpcError::invalid_request(
                     "invalid logs.tail params: at /maxBytes: must be >= 1 and <= 1000000",
