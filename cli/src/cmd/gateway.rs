@@ -126,34 +126,16 @@ pub fn run(ctx: &mut Ctx<'_>, args: GatewayRunArgs) -> u8 {
                 }
             }
         }
-        let running = match runtime::gateway::serve(settings, tokio_listeners, shutdown.clone()) {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot start the server");
-                return 1;
-            }
-        };
-        let ready_ms = exec_start.elapsed().as_secs_f64() * 1000.0;
-        let addrs: Vec<String> = running.addrs.iter().map(ToString::to_string).collect();
-        let primary = running
-            .addrs
+        let addrs: Vec<String> = tokio_listeners
             .iter()
-            .find(|a| a.is_ipv4())
-            .or(running.addrs.first())
+            .filter_map(|l| l.local_addr().ok())
             .map(|a| a.to_string())
-            .unwrap_or_default();
-        tracing::info!(
-            listen = %addrs.join(", "),
-            pid = std::process::id(),
-            ready_ms = format!("{ready_ms:.1}"),
-            "listening on ws://{primary} (PID {})",
-            std::process::id()
-        );
+            .collect();
         let info = runfile::RunInfo {
             pid: std::process::id(),
             port,
             bind,
-            listen: addrs,
+            listen: addrs.clone(),
             config_path: config_path.display().to_string(),
             log_file: log_target
                 .as_ref()
@@ -175,6 +157,28 @@ pub fn run(ctx: &mut Ctx<'_>, args: GatewayRunArgs) -> u8 {
             }
             Err(e) => tracing::warn!(error = %e, "cannot write the run file; local CLI commands will need --token"),
         }
+        let running = match runtime::gateway::serve(settings, tokio_listeners, shutdown.clone()) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start the server");
+                return 1;
+            }
+        };
+        let ready_ms = exec_start.elapsed().as_secs_f64() * 1000.0;
+        let primary = running
+            .addrs
+            .iter()
+            .find(|a| a.is_ipv4())
+            .or(running.addrs.first())
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        tracing::info!(
+            listen = %addrs.join(", "),
+            pid = std::process::id(),
+            ready_ms = format!("{ready_ms:.1}"),
+            "listening on ws://{primary} (PID {})",
+            std::process::id()
+        );
         tracing::info!("connect with: openclaw gateway call health (or any OpenClaw client at ws://{primary})");
         wait_for_signal().await;
         tracing::info!("signal received; stopping");

@@ -158,7 +158,11 @@ pub fn prepare(opts: &StartOptions, env: &dyn Env) -> Result<Prepared, StartErro
     }
 
     let checked = if config_path.exists() {
-        let c = check_file(&config_path, env);
+        let mut c = check_file(&config_path, env);
+        // Whether a non-loopback bind has auth depends on flags too (`--token`): decided below,
+        // with OpenClaw's refusal message.
+        c.errors
+            .retain(|e| e.code != "openclaw::config::bind_without_auth");
         if !c.is_valid() {
             return Err(StartError::InvalidConfig(Box::new(c)));
         }
