@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use runtime::config::Env;
 use runtime::config::paths::Profile;
 
+mod client;
 mod cmd;
 pub mod report;
 

@@ -3,12 +3,12 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = openclaw_cli::Cli::parse();
-    let stdout = std::io::stdout();
-    let stderr = std::io::stderr();
+    // Unlocked handles: each write takes the lock briefly, so the gateway's log layer (which also
+    // writes to stdout, from worker threads) never waits on a lock held for the whole run.
     openclaw_cli::run(
         cli,
-        &mut stdout.lock(),
-        &mut stderr.lock(),
+        &mut std::io::stdout(),
+        &mut std::io::stderr(),
         &runtime::config::ProcessEnv,
     )
 }
