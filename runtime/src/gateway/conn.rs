@@ -290,7 +290,7 @@ pub struct Upgrade {
 /// The authenticated session.
 #[derive(Debug, Clone)]
 struct Session {
-    conn_id: String,
+    conn_id: Arc<str>,
     role: String,
     scopes: BTreeSet<String>,
 }
@@ -671,7 +671,12 @@ async fn connect(
     let hello = json!({
         "type": "hello-ok",
         "protocol": protocol,
-        "server": { "version": super::SERVER_VERSION, "connId": conn_id },
+        "server": {
+            "version": super::SERVER_VERSION,
+            "buildId": super::BUILD_ID,
+            "bootId": g.boot_id(),
+            "connId": conn_id,
+        },
         "features": { "methods": methods, "events": Event::NAMES },
         "snapshot": {
             "presence": g.presence(),
@@ -696,7 +701,7 @@ async fn connect(
         },
     });
     let session = Session {
-        conn_id: conn_id.to_string(),
+        conn_id: Arc::from(conn_id),
         role: info.role.clone(),
         scopes: scopes.into_iter().collect(),
     };
@@ -865,10 +870,10 @@ pub async fn run(g: Gateway, ws: WebSocket<Io>, up: Upgrade) {
         g.add_client(conn_num, outbox.clone(), presence);
         outbox.events.store(true, Ordering::Release);
         // A fresh health snapshot follows every connect.
-        let h = g.health();
+        g.refresh_health();
         outbox.event(
             "health",
-            Arc::from(h.to_string()),
+            g.health_json(),
             Some(Arc::from(g.state_version().to_string())),
         );
         rx.set_max_message_size(g.settings().max_payload + 1);
@@ -969,6 +974,25 @@ async fn serve_requests(
             }
             Ok(None) | Err(_) => break false,
         };
+        // The common case without a JSON tree; the slow path words errors like OpenClaw.
+        if let Some(fast) = frames::fast_request(&bytes) {
+            let params = if fast.params_empty() {
+                Value::Null
+            } else {
+                fast.params_value()
+            };
+            handle(
+                g,
+                outbox,
+                session,
+                &inflight,
+                &fast.id,
+                &fast.method,
+                params,
+            )
+            .await;
+            continue;
+        }
         // Malformed JSON after the handshake is ignored, as OpenClaw does.
         let Ok(v) = serde_json::from_slice::<Value>(&bytes) else {
             continue;
@@ -981,7 +1005,16 @@ async fn serve_requests(
                 continue;
             }
         };
-        handle(g, outbox, session, &inflight, req).await;
+        handle(
+            g,
+            outbox,
+            session,
+            &inflight,
+            &req.id,
+            &req.method,
+            req.params,
+        )
+        .await;
     };
     if graceful {
         outbox.event(
@@ -999,38 +1032,44 @@ async fn serve_requests(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn handle(
     g: &Gateway,
     outbox: &Outbox,
     session: &Session,
     inflight: &Arc<Semaphore>,
-    req: Request,
+    id: &str,
+    method_name: &str,
+    params: Value,
 ) {
-    if req.method == "connect" {
-        outbox.text(frames::response_err(
-            &req.id,
-            &RpcError::connect_not_first(),
-        ));
+    if method_name == "connect" {
+        outbox.text(frames::response_err(id, &RpcError::connect_not_first()));
         return;
     }
-    let Some(method) = Method::from_wire(&req.method) else {
-        let e = RpcError::invalid_request(format!("unknown method: {}", req.method));
-        outbox.text(frames::response_err(&req.id, &e));
+    let Some(method) = Method::from_wire(method_name) else {
+        let e = RpcError::invalid_request(format!("unknown method: {method_name}"));
+        outbox.text(frames::response_err(id, &e));
         return;
     };
     if let Err(e) = session.allows(method) {
-        outbox.text(frames::response_err(&req.id, &e));
+        outbox.text(frames::response_err(id, &e));
+        return;
+    }
+    // The cached health snapshot is already encoded: answer it without re-encoding.
+    if method == Method::Health && params.is_null() {
+        outbox.text(frames::response_raw(id, &g.health_json()));
         return;
     }
     let handler = super::handlers::Handlers::new(g.clone(), session.conn_id.clone());
     if runs_inline(method) {
-        let reply = match dispatch(&handler, method, req.params).await {
-            Ok(v) => frames::response_ok(&req.id, &v),
-            Err(e) => frames::response_err(&req.id, &e),
+        let reply = match dispatch(&handler, method, params).await {
+            Ok(v) => frames::response_ok(id, &v),
+            Err(e) => frames::response_err(id, &e),
         };
         outbox.text(reply);
         return;
     }
+    let id = id.to_string();
     // Bounded per connection (wait: TCP backpressure) and globally (refuse: busy).
     let Ok(permit) = inflight.clone().acquire_owned().await else {
         return;
@@ -1044,14 +1083,14 @@ async fn handle(
             retryable: Some(true),
             ..e
         };
-        outbox.text(frames::response_err(&req.id, &e));
+        outbox.text(frames::response_err(&id, &e));
         return;
     };
     let outbox = outbox.clone();
     g.tracker().spawn(async move {
-        let reply = match dispatch(&handler, method, req.params).await {
-            Ok(v) => frames::response_ok(&req.id, &v),
-            Err(e) => frames::response_err(&req.id, &e),
+        let reply = match dispatch(&handler, method, params).await {
+            Ok(v) => frames::response_ok(&id, &v),
+            Err(e) => frames::response_err(&id, &e),
         };
         outbox.text(reply);
         drop((permit, global));

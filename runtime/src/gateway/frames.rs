@@ -28,6 +28,46 @@ impl FrameError {
     }
 }
 
+/// The common case, decoded without building a JSON tree: a well-formed request frame borrowed
+/// from the message bytes. Anything unusual (a missing or mistyped field, an extra key) returns
+/// `None` and goes through [`parse_request`], which words the error as OpenClaw does.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FastRequest<'a> {
+    #[serde(rename = "type", borrow)]
+    pub kind: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    pub id: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    pub method: std::borrow::Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub params: Option<&'a serde_json::value::RawValue>,
+}
+
+/// Tries the fast decoding; `None` means "use the slow path" (or not JSON at all).
+pub fn fast_request(bytes: &[u8]) -> Option<FastRequest<'_>> {
+    let r: FastRequest<'_> = serde_json::from_slice(bytes).ok()?;
+    (r.kind == "req" && !r.id.is_empty() && !r.method.is_empty()).then_some(r)
+}
+
+impl FastRequest<'_> {
+    /// `true` when there are no params to decode (absent, `null` or `{}`).
+    pub fn params_empty(&self) -> bool {
+        self.params.is_none_or(|p| {
+            let t = p.get().trim();
+            t == "null"
+                || (t.starts_with('{') && t.ends_with('}') && t[1..t.len() - 1].trim().is_empty())
+        })
+    }
+
+    /// The params as a JSON value (`null` when absent).
+    pub fn params_value(&self) -> Value {
+        self.params
+            .and_then(|p| serde_json::from_str(p.get()).ok())
+            .unwrap_or(Value::Null)
+    }
+}
+
 /// Decodes a request frame from parsed JSON, checking the closed frame schema.
 pub fn parse_request(v: Value) -> Result<Request, FrameError> {
     let Value::Object(mut m) = v else {
@@ -97,6 +137,17 @@ pub fn response_ok(id: &str, payload: &Value) -> String {
     out
 }
 
+/// `{"type":"res","id":…,"ok":true,"payload":<raw>}` with an already-encoded payload.
+pub fn response_raw(id: &str, payload_json: &str) -> String {
+    let mut out = String::with_capacity(48 + id.len() + payload_json.len());
+    out.push_str("{\"type\":\"res\",\"id\":");
+    push_json_str(&mut out, id);
+    out.push_str(",\"ok\":true,\"payload\":");
+    out.push_str(payload_json);
+    out.push('}');
+    out
+}
+
 /// `{"type":"res","id":…,"ok":false,"error":{code,message,details?,retryable?,retryAfterMs?}}`.
 pub fn response_err(id: &str, error: &RpcError) -> String {
     let mut out = String::with_capacity(96);
@@ -143,7 +194,16 @@ fn push_json(out: &mut String, v: &Value) {
 }
 
 fn push_json_str(out: &mut String, s: &str) {
-    push_json(out, &Value::String(s.to_string()));
+    // Plain ids (the overwhelming case) need no escaping.
+    if s.bytes()
+        .all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b < 0x7f)
+    {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        push_json(out, &Value::String(s.to_string()));
+    }
 }
 
 /// Cuts a close reason to the WebSocket limit (123 bytes) on a character boundary.
@@ -197,6 +257,33 @@ mod tests {
         assert_eq!(e.detail, "must NOT have additional properties: \"extra\"");
         assert!(parse_request(json!([1, 2, 3])).is_err());
         assert!(parse_request(json!({"type":"req","id":"","method":"m"})).is_err());
+    }
+
+    #[test]
+    fn fast_path_accepts_only_well_formed_requests() {
+        let r = fast_request(br#"{"type":"req","id":"a","method":"health","params":{}}"#)
+            .expect("fast");
+        assert_eq!((r.id.as_ref(), r.method.as_ref()), ("a", "health"));
+        assert!(r.params_empty());
+        let r = fast_request(br#"{"type":"req","id":"a\"b","method":"m","params":{"x":1}}"#)
+            .expect("escaped id");
+        assert_eq!(r.id, "a\"b");
+        assert!(!r.params_empty());
+        assert_eq!(r.params_value(), json!({"x": 1}));
+        for slow in [
+            &br#"{"type":"req","method":"health"}"#[..],
+            br#"{"type":"evt","id":"x","method":"health"}"#,
+            br#"{"type":"req","id":"x","method":"m","extra":1}"#,
+            br#"{"type":"req","id":"","method":"m"}"#,
+            br#"[1,2]"#,
+            b"{not json",
+        ] {
+            assert!(
+                fast_request(slow).is_none(),
+                "{}",
+                String::from_utf8_lossy(slow)
+            );
+        }
     }
 
     #[test]

@@ -14,11 +14,11 @@ use crate::protocol_support::RpcError;
 #[derive(Debug, Clone)]
 pub struct Handlers {
     g: Gateway,
-    conn_id: String,
+    conn_id: std::sync::Arc<str>,
 }
 
 impl Handlers {
-    pub fn new(g: Gateway, conn_id: String) -> Handlers {
+    pub fn new(g: Gateway, conn_id: std::sync::Arc<str>) -> Handlers {
         Handlers { g, conn_id }
     }
 }
@@ -124,6 +124,7 @@ impl Handler for Handlers {
             .collect();
         Ok(json!({
             "runtimeVersion": super::SERVER_VERSION,
+            "buildId": super::BUILD_ID,
             "uptimeMs": self.g.uptime_ms(),
             "startedAtMs": self.g.started_ms(),
             "gateway": {
@@ -187,7 +188,7 @@ impl Handler for Handlers {
             .and_then(Value::as_str)
             .map(str::to_string);
         self.g
-            .push_system_event(json!({ "text": text, "ts": ts, "connId": self.conn_id }));
+            .push_system_event(json!({ "text": text, "ts": ts, "connId": &*self.conn_id }));
         if let Some(key) = key {
             self.g.upsert_presence(key, Value::Object(entry));
         }

@@ -86,7 +86,16 @@ impl Writer {
 
 impl Write for Writer {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.with_file(|f| f.write_all(buf))?;
+        // OpenClaw's log readers take the time from `time` (tracing names it `timestamp`).
+        const FROM: &[u8] = b"{\"timestamp\":";
+        if let Some(rest) = buf.strip_prefix(FROM) {
+            self.with_file(|f| {
+                f.write_all(b"{\"time\":")?;
+                f.write_all(rest)
+            })?;
+        } else {
+            self.with_file(|f| f.write_all(buf))?;
+        }
         Ok(buf.len())
     }
 
@@ -241,7 +250,7 @@ mod tests {
     #[test]
     fn dates() {
         assert_eq!(civil_date(0), (1970, 1, 1));
-        assert_eq!(iso8601(1_795_309_603_981), "2026-11-22T20:26:43.981Z");
+        assert_eq!(iso8601(1_795_309_603_981), "2026-11-22T01:06:43.981Z");
         assert_eq!(civil_date(951_782_400_000), (2000, 2, 29));
         let t = LogTarget::Daily {
             dir: "/tmp/openclaw".into(),

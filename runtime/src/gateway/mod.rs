@@ -43,8 +43,11 @@ pub const MAX_PREAUTH_PAYLOAD_BYTES: usize = 64 * 1024;
 pub const TICK_INTERVAL_MS: u64 = 30_000;
 /// How often the health snapshot is refreshed (and pushed as a `health` event).
 pub const HEALTH_REFRESH_INTERVAL_MS: u64 = 60_000;
-/// The version string reported as `server.version`.
-pub const SERVER_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The OpenClaw release this gateway is wire-compatible with, reported as `server.version` (OpenClaw
+/// clients compare it with their own version and warn on a mismatch).
+pub const SERVER_VERSION: &str = "2026.9.6";
+/// This build, reported as `server.buildId` (`openclaw-rs-<crate version>`).
+pub const BUILD_ID: &str = concat!("openclaw-rs-", env!("CARGO_PKG_VERSION"));
 
 /// Everything the server needs, resolved.
 #[derive(Debug, Clone)]

@@ -33,6 +33,8 @@ pub struct ConfigState {
     pub exists: bool,
     /// The main file's text.
     pub raw: Option<String>,
+    /// The main file's text with every inline secret value replaced (by span) by [`REDACTED`].
+    pub raw_redacted: Option<String>,
     /// The file's values as written (after `$include`, before `${VAR}` substitution is not
     /// tracked separately: this is the merged tree).
     pub parsed: Value,
@@ -69,9 +71,31 @@ impl ConfigState {
             }
             v
         };
+        let raw_redacted = raw.as_ref().map(|text| {
+            let mut spans = Vec::new();
+            if let Some(root) = &c.root {
+                secret_spans(root, schema::root(), 0, &mut spans);
+            }
+            let mut out = text.clone();
+            spans.retain(|sp| sp.src == 0 && sp.end <= text.len() && sp.start < sp.end);
+            spans.sort_by_key(|sp| std::cmp::Reverse(sp.start));
+            let mut last_start = usize::MAX;
+            for sp in spans {
+                if sp.end > last_start
+                    || !out.is_char_boundary(sp.start)
+                    || !out.is_char_boundary(sp.end)
+                {
+                    continue;
+                }
+                out.replace_range(sp.start..sp.end, &format!("\"{REDACTED}\""));
+                last_start = sp.start;
+            }
+            out
+        });
         ConfigState {
             path: c.path.clone(),
             exists: c.read_error.is_none(),
+            raw_redacted,
             hash: raw.as_deref().map(hash_text),
             raw,
             parsed: c.root.as_ref().map(|r| r.to_json()).unwrap_or(json!({})),
@@ -91,14 +115,7 @@ impl ConfigState {
 
     /// The raw file text with every inline secret value replaced by [`REDACTED`].
     pub fn redacted_raw(&self) -> Option<String> {
-        let mut raw = self.raw.clone()?;
-        let mut secrets = Vec::new();
-        redact(&mut self.parsed.clone(), schema::root(), 0, &mut secrets);
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        for s in secrets.iter().filter(|s| !s.is_empty()) {
-            raw = raw.replace(s.as_str(), REDACTED);
-        }
-        Some(raw)
+        self.raw_redacted.clone()
     }
 
     /// A value by dotted path in the merged config.
@@ -170,6 +187,51 @@ fn redact(v: &mut Value, node: u32, depth: usize, found: &mut Vec<String>) {
     }
 }
 
+/// Spans of every secret value in a spanned tree (walked alongside the schema table).
+fn secret_spans(v: &jsonspan::Spanned, node: u32, depth: usize, out: &mut Vec<jsonspan::Span>) {
+    use crate::config::schema::{NodeKind, node as get, resolve};
+    use jsonspan::Value as V;
+    if depth > 64 || matches!(v.value, V::Null) {
+        return;
+    }
+    let n = get(resolve(node));
+    let secret_union = matches!(&n.kind, NodeKind::Union { variants, .. }
+        if variants.iter().any(|&var| get(resolve(var)).secret));
+    if n.secret || secret_union {
+        out.push(v.span);
+        return;
+    }
+    match (&n.kind, &v.value) {
+        (NodeKind::Object { fields, extra, .. }, V::Object(members)) => {
+            for m in members {
+                if let Some(f) = fields.iter().find(|f| f.name == m.key) {
+                    secret_spans(&m.value, f.node, depth + 1, out);
+                } else if let Some(extra) = extra {
+                    secret_spans(&m.value, *extra, depth + 1, out);
+                }
+            }
+        }
+        (NodeKind::Map(item), V::Object(members)) => {
+            for m in members {
+                secret_spans(&m.value, *item, depth + 1, out);
+            }
+        }
+        (NodeKind::List(item), V::Array(items)) => {
+            for i in items {
+                secret_spans(i, *item, depth + 1, out);
+            }
+        }
+        (NodeKind::Union { variants, .. }, V::Object(_)) => {
+            for &var in variants.iter() {
+                if matches!(get(resolve(var)).kind, NodeKind::Object { .. }) {
+                    secret_spans(v, var, depth + 1, out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 fn collect_strings(v: &Value, out: &mut Vec<String>) {
     match v {
         Value::String(s) => out.push(s.clone()),
@@ -211,7 +273,7 @@ struct Inner {
     presence: Mutex<Presence>,
     presence_version: AtomicU64,
     health_version: AtomicU64,
-    health: RwLock<Arc<Value>>,
+    health: RwLock<(Arc<Value>, Arc<str>)>,
     system_events: Mutex<VecDeque<Value>>,
     limiter: Limiter,
     pairing: Mutex<Option<super::device::PairingStore>>,
@@ -241,7 +303,7 @@ impl Gateway {
                 presence: Mutex::new(Presence::default()),
                 presence_version: AtomicU64::new(1),
                 health_version: AtomicU64::new(0),
-                health: RwLock::new(Arc::new(Value::Null)),
+                health: RwLock::new((Arc::new(Value::Null), Arc::from("null"))),
                 system_events: Mutex::new(VecDeque::new()),
                 limiter,
                 pairing: Mutex::new(None),
@@ -447,8 +509,16 @@ impl Gateway {
     /// The cached health snapshot.
     pub fn health(&self) -> Arc<Value> {
         match self.inner.health.read() {
-            Ok(h) => h.clone(),
-            Err(p) => p.into_inner().clone(),
+            Ok(h) => h.0.clone(),
+            Err(p) => p.into_inner().0.clone(),
+        }
+    }
+
+    /// The cached health snapshot, encoded.
+    pub fn health_json(&self) -> Arc<str> {
+        match self.inner.health.read() {
+            Ok(h) => h.1.clone(),
+            Err(p) => p.into_inner().1.clone(),
         }
     }
 
@@ -456,7 +526,21 @@ impl Gateway {
     pub fn refresh_health(&self) -> Arc<Value> {
         let started = std::time::Instant::now();
         let config = self.config();
-        let agents = agent_summaries(&config);
+        let mut agents = agent_summaries(&config);
+        let store = |id: &str| {
+            self.inner
+                .settings
+                .state_dir
+                .join("agents")
+                .join(id)
+                .join("sessions")
+                .display()
+                .to_string()
+        };
+        for a in agents.iter_mut() {
+            let id = a["agentId"].as_str().unwrap_or("main").to_string();
+            a["sessions"]["path"] = json!(store(&id));
+        }
         let default_agent = agents
             .iter()
             .find(|a| a["isDefault"] == json!(true))
@@ -465,10 +549,12 @@ impl Gateway {
             .unwrap_or("main")
             .to_string();
         let heartbeat_seconds = heartbeat_ms(&config) / 1000;
+        let sessions = json!({ "path": store(&default_agent), "count": 0, "recent": [] });
         let mut snapshot = json!({
             "ok": true,
             "ts": now_ms(),
             "durationMs": 0,
+            "plugins": { "loaded": [], "errors": [], "unavailable": [] },
             "configReload": { "hotReloadStatus": "active" },
             "channels": {},
             "channelOrder": [],
@@ -476,6 +562,8 @@ impl Gateway {
             "heartbeatSeconds": heartbeat_seconds,
             "defaultAgentId": default_agent,
             "agents": agents,
+            "sessions": sessions,
+            "modelRuntime": { "degraded": false, "pendingAgents": [] },
             "connections": self.connection_count(),
             "uptimeMs": self.uptime_ms(),
         });
@@ -485,9 +573,10 @@ impl Gateway {
                 json!(u64::try_from(started.elapsed().as_millis()).unwrap_or(0)),
             );
         }
+        let encoded: Arc<str> = Arc::from(snapshot.to_string());
         let snapshot = Arc::new(snapshot);
         if let Ok(mut h) = self.inner.health.write() {
-            *h = snapshot.clone();
+            *h = (snapshot.clone(), encoded);
         }
         self.inner.health_version.fetch_add(1, Ordering::Relaxed);
         snapshot
@@ -504,33 +593,39 @@ impl Gateway {
 pub fn agent_summaries(config: &ConfigState) -> Vec<Value> {
     let mut out = Vec::new();
     let every_ms = heartbeat_ms(config);
-    let mut push = |id: &str, entry: &Value| {
-        out.push(json!({
+    let every = config
+        .get("agents.defaults.heartbeat.every")
+        .and_then(Value::as_str)
+        .unwrap_or("30m")
+        .to_string();
+    let summary = |id: &str, entry: &Value| {
+        let mut a = json!({
             "agentId": id,
-            "name": entry.get("name").cloned().unwrap_or(Value::Null),
             "isDefault": entry.get("default").and_then(Value::as_bool).unwrap_or(false),
-            "heartbeat": { "everyMs": every_ms },
-        }));
+            "heartbeat": { "enabled": false, "every": every, "everyMs": every_ms },
+            // This gateway keeps no session store: the count is honest, the path is where
+            // OpenClaw keeps it.
+            "sessions": { "path": Value::Null, "count": 0, "recent": [] },
+        });
+        if let (Some(m), Some(name)) = (a.as_object_mut(), entry.get("name")) {
+            m.insert("name".into(), name.clone());
+        }
+        a
     };
     if let Some(Value::Object(m)) = config.get("agents.entries") {
         for (id, entry) in m {
-            push(id, entry);
+            out.push(summary(id, entry));
         }
     }
     if let Some(Value::Array(list)) = config.get("agents.list") {
         for entry in list {
             if let Some(id) = entry.get("id").and_then(Value::as_str) {
-                push(id, entry);
+                out.push(summary(id, entry));
             }
         }
     }
     if out.is_empty() {
-        out.push(json!({
-            "agentId": "main",
-            "name": Value::Null,
-            "isDefault": true,
-            "heartbeat": { "everyMs": every_ms },
-        }));
+        out.push(summary("main", &json!({ "default": true })));
     } else if !out.iter().any(|a| a["isDefault"] == json!(true))
         && let Some(Value::Object(first)) = out.first_mut()
     {
@@ -606,13 +701,19 @@ mod tests {
             json!("https://x.example")
         );
         assert!(!r.to_string().contains("s3cret"));
-        let c = ConfigState {
-            raw: Some("{ gateway: { auth: { token: 's3cret' } } }".into()),
-            ..c
-        };
+        // The raw text is redacted by span: only the secret value changes, whatever it is.
+        let text = "{ gateway: { auth: { token: 'k' } }, // k\n models: { providers: { p: { apiKey: \"k\", baseUrl: 'https://k.example' } } } }";
+        let checked = crate::config::check_text(
+            std::path::Path::new("/virtual/openclaw.json5"),
+            text.to_string(),
+            &crate::config::MapEnv::default(),
+        );
+        let c = ConfigState::from_checked(&checked);
         assert_eq!(
             c.redacted_raw().as_deref(),
-            Some("{ gateway: { auth: { token: '__OPENCLAW_REDACTED__' } } }")
+            Some(
+                "{ gateway: { auth: { token: \"__OPENCLAW_REDACTED__\" } }, // k\n models: { providers: { p: { apiKey: \"__OPENCLAW_REDACTED__\", baseUrl: 'https://k.example' } } } }"
+            )
         );
     }
 }
