@@ -62,8 +62,47 @@ pub fn parse_params<T: DeserializeOwned>(
     } else {
         params
     };
-    serde_json::from_value(params)
-        .map_err(|e| RpcError::invalid_request(format!("invalid {method} params: {e}")))
+    serde_json::from_value(params).map_err(|e| {
+        RpcError::invalid_request(format!(
+            "invalid {method} params: {}",
+            ajv_words(&e.to_string())
+        ))
+    })
+}
+
+/// serde's messages in the AJV wording OpenClaw clients see (`at root: unexpected property 'x'`,
+/// `must have required property 'x'`); anything else is kept as serde says it.
+fn ajv_words(serde: &str) -> String {
+    let quoted = |s: &str| -> Option<String> {
+        let a = s.find('`')?;
+        let b = s[a + 1..].find('`')?;
+        Some(s[a + 1..a + 1 + b].to_string())
+    };
+    if serde.starts_with("unknown field") {
+        if let Some(f) = quoted(serde) {
+            return format!("at root: unexpected property '{f}'");
+        }
+    }
+    if serde.starts_with("missing field") {
+        if let Some(f) = quoted(serde) {
+            return format!("must have required property '{f}'");
+        }
+    }
+    if serde.starts_with("invalid type: ") || serde.starts_with("invalid value: ") {
+        // e.g. "invalid type: string \"x\", expected u64": the field is not named by serde here.
+        if let Some((_, expected)) = serde.rsplit_once("expected ") {
+            let t = match expected {
+                e if e.contains("u64") || e.contains("i64") || e.contains("integer") => "integer",
+                e if e.contains("bool") => "boolean",
+                e if e.contains("string") => "string",
+                e if e.contains("sequence") => "array",
+                e if e.contains("map") || e.contains("struct") => "object",
+                e => e,
+            };
+            return format!("must be {t} ({serde})");
+        }
+    }
+    serde.to_string()
 }
 
 /// Encodes a handler's result.

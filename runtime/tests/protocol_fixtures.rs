@@ -486,7 +486,10 @@ impl Normalizer {
             temp: live.dir.0.display().to_string(),
             fixtures: fixtures_root().display().to_string(),
             host: runtime::gateway::state::hostname(),
-            platform: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+            // The gateway reports `<os> <kernel release>` (machine-specific).
+            platform: std::fs::read_to_string("/proc/sys/kernel/osrelease")
+                .map(|r| format!("{} {}", std::env::consts::OS, r.trim()))
+                .unwrap_or_else(|_| std::env::consts::OS.to_string()),
             version: runtime::gateway::SERVER_VERSION,
         }
     }
@@ -517,7 +520,7 @@ impl Normalizer {
                     out = out.replace(&self.host, "[host]");
                 }
                 if matches!(key, Some("platform" | "text")) {
-                    out = out.replace(&self.platform, "[os arch]");
+                    out = out.replace(&self.platform, "[os release]");
                 }
                 if matches!(key, Some("version" | "runtimeVersion" | "text")) {
                     out = out.replace(self.version, "[server-version]");

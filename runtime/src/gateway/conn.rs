@@ -73,8 +73,10 @@ pub struct Outbox {
 
 impl Outbox {
     fn account(&self, n: usize) -> bool {
-        let total = self.buffered.fetch_add(n, Ordering::AcqRel) + n;
-        if total > self.max {
+        let before = self.buffered.fetch_add(n, Ordering::AcqRel);
+        let total = before + n;
+        // One message larger than the limit may go out on its own; a backlog past it may not.
+        if total > self.max && before > 0 {
             tracing::warn!(
                 buffered = total,
                 limit = self.max,
@@ -125,7 +127,10 @@ impl Outbox {
 #[derive(Debug, PartialEq)]
 enum WriterEnd {
     Closed,
+    /// Stopped between frames: a close frame can still be sent.
     Killed,
+    /// Stopped in the middle of a frame: the stream is unusable.
+    Abandoned,
     Failed,
 }
 
@@ -183,10 +188,21 @@ async fn writer<W: AsyncWrite + Unpin>(
                 }
                 Out::Close(code, reason) => (Frame::close(code, reason.as_bytes()), 0, true),
             };
-            let written = tokio::select! {
-                biased;
-                _ = kill.cancelled() => break 'outer WriterEnd::Killed,
-                r = ws.write_frame(frame) => r,
+            let written = {
+                let write = ws.write_frame(frame);
+                tokio::pin!(write);
+                tokio::select! {
+                    biased;
+                    r = &mut write => r,
+                    _ = kill.cancelled() => {
+                        // Finish the frame in flight if the socket allows, so the stream stays
+                        // well-formed for the close frame; otherwise abandon the connection.
+                        match tokio::time::timeout(Duration::from_millis(200), &mut write).await {
+                            Ok(_) => break 'outer WriterEnd::Killed,
+                            Err(_) => break 'outer WriterEnd::Abandoned,
+                        }
+                    }
+                }
             };
             buffered.fetch_sub(counted, Ordering::AcqRel);
             if written.is_err() {
@@ -237,7 +253,12 @@ async fn next_message(
     let mut partial: Option<BytesMut> = None;
     loop {
         let mut send = |f: Frame<'_>| {
-            let owned = Frame::new(f.fin, f.opcode, None, Payload::Owned(f.payload.to_vec()));
+            // A close without a status code is answered with 1000 (normal), as OpenClaw does.
+            let owned = if f.opcode == OpCode::Close && f.payload.is_empty() {
+                Frame::close(1000, b"")
+            } else {
+                Frame::new(f.fin, f.opcode, None, Payload::Owned(f.payload.to_vec()))
+            };
             let ok = outbox.obligated(owned);
             async move {
                 if ok {
@@ -591,7 +612,7 @@ async fn connect(
             RpcError::invalid_request(
                 "origin not allowed (open the Control UI from the gateway host or allow it in gateway.controlUi.allowedOrigins)",
             )
-            .with_details(json!({ "code": "CONTROL_UI_ORIGIN_NOT_ALLOWED" })),
+            .with_details(json!({ "code": "CONTROL_UI_ORIGIN_NOT_ALLOWED", "reason": "origin not allowed" })),
             1008,
         ));
     }

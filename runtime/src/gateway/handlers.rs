@@ -119,7 +119,7 @@ impl Handler for Handlers {
             .into_iter()
             .map(|a| {
                 let every = heartbeat_ms(&config);
-                json!({ "agentId": a["agentId"], "enabled": true, "everyMs": every })
+                json!({ "agentId": a["agentId"], "enabled": false, "every": a["heartbeat"]["every"], "everyMs": every })
             })
             .collect();
         Ok(json!({
@@ -252,8 +252,17 @@ impl Handler for Handlers {
             // Children are listed by name; the caller looks them up one by one.
             if let Some(props) = m.get_mut("properties").and_then(Value::as_object_mut) {
                 for v in props.values_mut() {
-                    let ty = v.get("type").cloned();
-                    *v = json!({ "type": ty });
+                    let child = deref(root, v);
+                    let mut short = serde_json::Map::new();
+                    for k in ["type", "enum", "anyOf", "description"] {
+                        if let Some(x) = child.get(k) {
+                            short.insert(k.into(), x.clone());
+                        }
+                    }
+                    if child.get("properties").is_some() {
+                        short.insert("type".into(), json!("object"));
+                    }
+                    *v = Value::Object(short);
                 }
             }
         }

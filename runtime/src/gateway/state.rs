@@ -466,11 +466,25 @@ impl Gateway {
 
     fn self_presence(&self) -> Value {
         let host = hostname();
-        let platform = format!("{} {}", std::env::consts::OS, std::env::consts::ARCH);
+        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default();
+        let platform = if release.is_empty() {
+            std::env::consts::OS.to_string()
+        } else {
+            format!("{} {release}", std::env::consts::OS)
+        };
+        let family = match std::env::consts::OS {
+            "linux" => "Linux",
+            "macos" => "macOS",
+            "windows" => "Windows",
+            other => other,
+        };
         json!({
             "host": host,
             "version": super::SERVER_VERSION,
             "platform": platform,
+            "deviceFamily": family,
             "mode": "gateway",
             "reason": "self",
             "instanceId": self.inner.instance_id,
