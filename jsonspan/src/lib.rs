@@ -79,6 +79,11 @@ impl Value {
 }
 
 impl Spanned {
+    /// An object or an array.
+    pub fn is_container(&self) -> bool {
+        matches!(self.value, Value::Object(_) | Value::Array(_))
+    }
+
     pub fn new(value: Value, span: Span) -> Self {
         Spanned { value, span }
     }
@@ -202,16 +207,17 @@ pub const MAX_DEPTH: usize = 128;
 
 /// Parses JSON5 text into a spanned tree. `text` must already be free of a byte-order mark.
 pub fn parse(text: &str, src: SourceId) -> Result<Spanned, SyntaxError> {
-    let index = LineIndex::new(text);
+    // The line index is only needed to word an error: build it then, not for every valid file.
+    let index = || LineIndex::new(text);
     if let Some(offset) = text::depth_exceeded(text, MAX_DEPTH) {
-        return Err(index.syntax_error(
+        return Err(index().syntax_error(
             format!("nesting deeper than {MAX_DEPTH} levels of arrays/objects"),
             offset,
         ));
     }
     // json5 is the authority on syntax.
     if let Err(e) = json5::from_str::<serde::de::IgnoredAny>(text) {
-        return Err(json5_error(&index, text, &e));
+        return Err(json5_error(&index(), text, &e));
     }
     let options = jsonc_parser::ParseOptions {
         allow_missing_commas: false,
@@ -219,11 +225,11 @@ pub fn parse(text: &str, src: SourceId) -> Result<Spanned, SyntaxError> {
     };
     let parsed = jsonc_parser::parse_to_ast(text, &Default::default(), &options).map_err(|e| {
         let offset = e.range().start;
-        index.syntax_error(e.kind().to_string(), offset)
+        index().syntax_error(e.kind().to_string(), offset)
     })?;
     match parsed.value {
         Some(v) => Ok(convert(v, src)),
-        None => Err(index.syntax_error("invalid end of input".to_string(), text.len())),
+        None => Err(index().syntax_error("invalid end of input".to_string(), text.len())),
     }
 }
 

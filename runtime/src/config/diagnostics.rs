@@ -18,13 +18,17 @@ pub struct SourceFile {
     /// Full path (or a pseudo name such as `$OPENCLAW_GATEWAY_PORT`).
     pub path: PathBuf,
     pub text: String,
-    index: LineIndex,
+    /// Built on the first line/column lookup (valid files never need it).
+    index: std::sync::OnceLock<LineIndex>,
 }
 
 impl SourceMap {
     pub fn add(&mut self, path: PathBuf, text: String) -> SourceId {
-        let index = LineIndex::new(&text);
-        self.files.push(SourceFile { path, text, index });
+        self.files.push(SourceFile {
+            path,
+            text,
+            index: std::sync::OnceLock::new(),
+        });
         (self.files.len() - 1) as SourceId
     }
 
@@ -38,7 +42,11 @@ impl SourceMap {
 
     /// 1-based line/column of the start of a span.
     pub fn line_col(&self, span: Span) -> Option<LineCol> {
-        self.get(span.src).map(|f| f.index.line_col(span.start))
+        self.get(span.src).map(|f| {
+            f.index
+                .get_or_init(|| LineIndex::new(&f.text))
+                .line_col(span.start)
+        })
     }
 }
 
@@ -133,7 +141,10 @@ pub struct Location {
 pub fn locate(sources: &SourceMap, issue: &Issue) -> Option<Location> {
     let span = issue.span?;
     let file = sources.get(span.src)?;
-    let lc = file.index.line_col(span.start);
+    let lc = file
+        .index
+        .get_or_init(|| LineIndex::new(&file.text))
+        .line_col(span.start);
     Some(Location {
         file: file.path.clone(),
         line: lc.line,

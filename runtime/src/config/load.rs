@@ -434,6 +434,15 @@ pub fn expand(s: &str, lookup: &dyn Fn(&str) -> Option<String>) -> (String, Vec<
     (out, missing)
 }
 
+/// Whether a node can hold a `${VAR}` (skips building child paths for plain leaves).
+fn may_substitute(node: &Spanned) -> bool {
+    match &node.value {
+        Value::String(s) => s.contains('$'),
+        Value::Array(_) | Value::Object(_) => true,
+        _ => false,
+    }
+}
+
 fn substitute(
     node: &mut Spanned,
     path: &str,
@@ -460,6 +469,9 @@ fn substitute(
         }
         Value::Array(items) => {
             for (i, item) in items.iter_mut().enumerate() {
+                if !may_substitute(item) {
+                    continue;
+                }
                 substitute(
                     item,
                     &super::diff::join(path, &i.to_string()),
@@ -471,6 +483,9 @@ fn substitute(
         }
         Value::Object(members) => {
             for m in members.iter_mut() {
+                if !may_substitute(&m.value) {
+                    continue;
+                }
                 substitute(
                     &mut m.value,
                     &super::diff::join(path, &m.key),

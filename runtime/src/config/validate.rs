@@ -868,12 +868,16 @@ fn secret_refs(root: &Spanned, v: &Spanned, path: &str, errors: &mut Vec<Issue>)
                 return;
             }
             for m in members {
-                secret_refs(root, &m.value, &join(path, &m.key), errors);
+                if m.value.is_container() {
+                    secret_refs(root, &m.value, &join(path, &m.key), errors);
+                }
             }
         }
         Value::Array(items) => {
             for (i, it) in items.iter().enumerate() {
-                secret_refs(root, it, &join(path, &i.to_string()), errors);
+                if it.is_container() {
+                    secret_refs(root, it, &join(path, &i.to_string()), errors);
+                }
             }
         }
         _ => {}
