@@ -78,15 +78,15 @@ fn ajv_words(serde: &str) -> String {
         let b = s[a + 1..].find('`')?;
         Some(s[a + 1..a + 1 + b].to_string())
     };
-    if serde.starts_with("unknown field") {
-        if let Some(f) = quoted(serde) {
-            return format!("at root: unexpected property '{f}'");
-        }
+    if serde.starts_with("unknown field")
+        && let Some(f) = quoted(serde)
+    {
+        return format!("at root: unexpected property '{f}'");
     }
-    if serde.starts_with("missing field") {
-        if let Some(f) = quoted(serde) {
-            return format!("must have required property '{f}'");
-        }
+    if serde.starts_with("missing field")
+        && let Some(f) = quoted(serde)
+    {
+        return format!("must have required property '{f}'");
     }
     if serde.starts_with("invalid type: ") || serde.starts_with("invalid value: ") {
         // e.g. "invalid type: string \"x\", expected u64": the field is not named by serde here.

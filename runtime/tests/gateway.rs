@@ -354,7 +354,7 @@ async fn handshake_timeout_and_preauth_limit() {
 #[tokio::test]
 async fn pipelined_requests_are_all_answered() {
     let r = start(settings("pipeline")).await;
-    let (mut ws, _) = connected(&r, &["operator.read"]).await;
+    let (ws, _) = connected(&r, &["operator.read"]).await;
     let n = 10_000;
     let (mut tx, mut rx) = ws.split();
     let writer = tokio::spawn(async move {
