@@ -668,12 +668,8 @@ async fn connect(
         }
     };
     let config = g.config();
-    let default_agent = super::state::agent_summaries(&config)
-        .iter()
-        .find(|a| a["isDefault"] == json!(true))
-        .and_then(|a| a["agentId"].as_str())
-        .unwrap_or("main")
-        .to_string();
+    let default_agent =
+        super::state::default_agent_id(&super::state::agent_summaries(&config)).to_string();
     let methods: Vec<&str> = Method::ALL
         .iter()
         .filter(|m| **m != Method::Connect)

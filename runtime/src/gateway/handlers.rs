@@ -312,11 +312,7 @@ impl Handler for Handlers {
     async fn agents_list(&self, _params: AgentsListParams) -> Result<AgentsListResult, RpcError> {
         let c = self.g.config();
         let agents = agent_summaries(&c);
-        let default_id = agents
-            .iter()
-            .find(|a| a["isDefault"] == json!(true))
-            .map(|a| a["agentId"].clone())
-            .unwrap_or(json!("main"));
+        let default_id = super::state::default_agent_id(&agents).to_string();
         let list: Vec<Value> = agents
             .iter()
             .map(|a| {

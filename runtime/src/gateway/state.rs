@@ -109,7 +109,7 @@ impl ConfigState {
     /// The merged config with every secret replaced by [`REDACTED`].
     pub fn redacted(&self) -> Value {
         let mut v = self.parsed.clone();
-        redact(&mut v, schema::root(), 0, &mut Vec::new());
+        redact(&mut v, schema::root(), 0);
         v
     }
 
@@ -138,7 +138,7 @@ pub fn hash_text(text: &str) -> String {
 }
 
 /// Walks a value alongside the schema table and blanks every node marked secret.
-fn redact(v: &mut Value, node: u32, depth: usize, found: &mut Vec<String>) {
+fn redact(v: &mut Value, node: u32, depth: usize) {
     use crate::config::schema::{NodeKind, node as get, resolve};
     if depth > 64 || v.is_null() {
         return;
@@ -146,7 +146,6 @@ fn redact(v: &mut Value, node: u32, depth: usize, found: &mut Vec<String>) {
     let id = resolve(node);
     let n = get(id);
     if n.secret {
-        collect_strings(v, found);
         *v = Value::String(REDACTED.into());
         return;
     }
@@ -154,31 +153,30 @@ fn redact(v: &mut Value, node: u32, depth: usize, found: &mut Vec<String>) {
         (NodeKind::Object { fields, extra, .. }, Value::Object(m)) => {
             for (k, child) in m.iter_mut() {
                 if let Some(f) = fields.iter().find(|f| f.name == k) {
-                    redact(child, f.node, depth + 1, found);
+                    redact(child, f.node, depth + 1);
                 } else if let Some(extra) = extra {
-                    redact(child, *extra, depth + 1, found);
+                    redact(child, *extra, depth + 1);
                 }
             }
         }
         (NodeKind::Map(item), Value::Object(m)) => {
             for child in m.values_mut() {
-                redact(child, *item, depth + 1, found);
+                redact(child, *item, depth + 1);
             }
         }
         (NodeKind::List(item), Value::Array(a)) => {
             for child in a.iter_mut() {
-                redact(child, *item, depth + 1, found);
+                redact(child, *item, depth + 1);
             }
         }
         (NodeKind::Union { variants, .. }, v) => {
             if variants.iter().any(|&var| get(resolve(var)).secret) {
-                collect_strings(v, found);
                 *v = Value::String(REDACTED.into());
             } else if v.is_object() {
                 // Redact through every object variant: a key secret in any of them is secret.
                 for &var in variants.iter() {
                     if matches!(get(resolve(var)).kind, NodeKind::Object { .. }) {
-                        redact(v, var, depth + 1, found);
+                        redact(v, var, depth + 1);
                     }
                 }
             }
@@ -232,15 +230,6 @@ fn secret_spans(v: &jsonspan::Spanned, node: u32, depth: usize, out: &mut Vec<js
     }
 }
 
-fn collect_strings(v: &Value, out: &mut Vec<String>) {
-    match v {
-        Value::String(s) => out.push(s.clone()),
-        Value::Array(a) => a.iter().for_each(|x| collect_strings(x, out)),
-        Value::Object(m) => m.values().for_each(|x| collect_strings(x, out)),
-        _ => {}
-    }
-}
-
 /// A connected client the gateway can push events to.
 #[derive(Debug, Clone)]
 pub struct ClientEntry {
@@ -267,7 +256,7 @@ struct Inner {
     started: std::time::Instant,
     started_ms: u64,
     boot_id: String,
-    instance_id: String,
+    self_presence: Value,
     next_conn: AtomicU64,
     clients: Mutex<HashMap<u64, ClientEntry>>,
     presence: Mutex<Presence>,
@@ -290,14 +279,16 @@ impl Gateway {
         let config = settings.config.clone();
         let limiter = Limiter::new(settings.auth.rate_limit);
         let admission = Arc::new(Semaphore::new(settings.admission_limit));
+        let instance_id = uuid::Uuid::new_v4().to_string();
+        let started_ms = now_ms();
         let g = Gateway {
             inner: Arc::new(Inner {
                 settings,
                 config: RwLock::new(config),
                 started: std::time::Instant::now(),
-                started_ms: now_ms(),
+                started_ms,
                 boot_id: uuid::Uuid::new_v4().to_string(),
-                instance_id: uuid::Uuid::new_v4().to_string(),
+                self_presence: self_presence(&instance_id, started_ms),
                 next_conn: AtomicU64::new(1),
                 clients: Mutex::new(HashMap::new()),
                 presence: Mutex::new(Presence::default()),
@@ -457,40 +448,11 @@ impl Gateway {
 
     /// The gateway's own entry plus every connected client that has one.
     pub fn presence(&self) -> Vec<Value> {
-        let mut out = vec![self.self_presence()];
+        let mut out = vec![self.inner.self_presence.clone()];
         if let Ok(p) = self.inner.presence.lock() {
             out.extend(p.entries.values().cloned());
         }
         out
-    }
-
-    fn self_presence(&self) -> Value {
-        let host = hostname();
-        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")
-            .map(|s| s.trim().to_string())
-            .unwrap_or_default();
-        let platform = if release.is_empty() {
-            std::env::consts::OS.to_string()
-        } else {
-            format!("{} {release}", std::env::consts::OS)
-        };
-        let family = match std::env::consts::OS {
-            "linux" => "Linux",
-            "macos" => "macOS",
-            "windows" => "Windows",
-            other => other,
-        };
-        json!({
-            "host": host,
-            "version": super::SERVER_VERSION,
-            "platform": platform,
-            "deviceFamily": family,
-            "mode": "gateway",
-            "reason": "self",
-            "instanceId": self.inner.instance_id,
-            "text": format!("Gateway: {host} · app {} · mode gateway · reason self", super::SERVER_VERSION),
-            "ts": self.inner.started_ms,
-        })
     }
 
     /// Upserts a presence entry from a `system-event` and announces the change.
@@ -555,13 +517,7 @@ impl Gateway {
             let id = a["agentId"].as_str().unwrap_or("main").to_string();
             a["sessions"]["path"] = json!(store(&id));
         }
-        let default_agent = agents
-            .iter()
-            .find(|a| a["isDefault"] == json!(true))
-            .or(agents.first())
-            .and_then(|a| a["agentId"].as_str())
-            .unwrap_or("main")
-            .to_string();
+        let default_agent = default_agent_id(&agents).to_string();
         let heartbeat_seconds = heartbeat_ms(&config) / 1000;
         let sessions = json!({ "path": store(&default_agent), "count": 0, "recent": [] });
         let mut snapshot = json!({
@@ -601,6 +557,36 @@ impl Gateway {
         let h = self.refresh_health();
         self.broadcast("health", &h, true);
     }
+}
+
+/// The gateway's own presence entry (host and OS facts read once, at start-up).
+fn self_presence(instance_id: &str, started_ms: u64) -> Value {
+    let host = hostname();
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    let platform = if release.is_empty() {
+        std::env::consts::OS.to_string()
+    } else {
+        format!("{} {release}", std::env::consts::OS)
+    };
+    let family = match std::env::consts::OS {
+        "linux" => "Linux",
+        "macos" => "macOS",
+        "windows" => "Windows",
+        other => other,
+    };
+    json!({
+        "host": host,
+        "version": super::SERVER_VERSION,
+        "platform": platform,
+        "deviceFamily": family,
+        "mode": "gateway",
+        "reason": "self",
+        "instanceId": instance_id,
+        "text": format!("Gateway: {host} · app {} · mode gateway · reason self", super::SERVER_VERSION),
+        "ts": started_ms,
+    })
 }
 
 /// The agents configured (`agents.entries`, or the legacy `agents.list`), default first-marked.
@@ -646,6 +632,15 @@ pub fn agent_summaries(config: &ConfigState) -> Vec<Value> {
         first.insert("isDefault".into(), json!(true));
     }
     out
+}
+
+/// The id of the default agent among [`agent_summaries`] (which always marks one).
+pub fn default_agent_id(agents: &[Value]) -> &str {
+    agents
+        .iter()
+        .find(|a| a["isDefault"] == json!(true))
+        .and_then(|a| a["agentId"].as_str())
+        .unwrap_or("main")
 }
 
 /// `agents.defaults.heartbeat.every` in ms (default 30 minutes).
