@@ -15,6 +15,7 @@ pub mod reload;
 pub mod resolve;
 pub mod schema;
 pub mod validate;
+pub mod write;
 
 pub use crate::generated::config::Config;
 pub use diagnostics::{Issue, Severity, SourceMap};
