@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 pub mod diagnostics;
 pub mod diff;
+pub mod edit;
 pub mod load;
 pub mod paths;
 pub mod reload;
