@@ -193,6 +193,61 @@ pub enum ConfigCommand {
     },
     /// Print the JSON Schema of the config (usable as `$schema` in editors).
     Schema,
+    /// Set the value at a dotted path, keeping the file's comments and layout.
+    Set(ConfigSetArgs),
+    /// Remove the value at a dotted path, keeping the file's comments and layout.
+    Unset(ConfigUnsetArgs),
+    /// Apply a JSON5 merge patch (RFC 7396: objects merge, null deletes, the rest replaces).
+    Patch(ConfigPatchArgs),
+}
+
+/// Flags shared by `config set | unset | patch`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ConfigEditFlags {
+    /// Show the change and what a running gateway would do, without writing anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the outcome as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `openclaw config set`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConfigSetArgs {
+    /// Dotted path, e.g. gateway.port or agents.list[0].model.
+    pub path: String,
+    /// The value as JSON5 (19001, true, "text", {mode: "hot"}); text that is not JSON5 is stored
+    /// as a string.
+    #[arg(allow_hyphen_values = true)]
+    pub value: String,
+    /// The value must be strict JSON; never fall back to a string.
+    #[arg(long)]
+    pub strict_json: bool,
+    #[command(flatten)]
+    pub flags: ConfigEditFlags,
+}
+
+/// Arguments of `openclaw config unset`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConfigUnsetArgs {
+    /// Dotted path, e.g. gateway.port or agents.list[0].
+    pub path: String,
+    #[command(flatten)]
+    pub flags: ConfigEditFlags,
+}
+
+/// Arguments of `openclaw config patch`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConfigPatchArgs {
+    /// The merge patch, a JSON5 object; `-` reads it from standard input.
+    #[arg(long, value_name = "FILE")]
+    pub file: String,
+    /// Replace the value at this path with the patch's value instead of merging (repeatable).
+    #[arg(long = "replace-path", value_name = "PATH")]
+    pub replace_paths: Vec<String>,
+    #[command(flatten)]
+    pub flags: ConfigEditFlags,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
