@@ -223,6 +223,9 @@ fn make_backup(
         f.sync_all()?;
     }
     fs::rename(&tmp, bak)?;
+    // When `bak` already is a link to the target (a writer died between making the backup and
+    // replacing the target), rename(2) does nothing and reports success: drop the extra link.
+    let _ = fs::remove_file(&tmp);
     guard.0.retain(|p| p != &tmp);
     Ok(())
 }
@@ -387,6 +390,26 @@ mod tests {
         );
         assert!(unrelated.exists(), "other files' temporaries are not ours");
         assert!(live.exists(), "this process's files are left alone");
+    }
+
+    #[test]
+    fn backup_already_linked_to_the_target() {
+        // A writer killed after linking the backup but before the rename leaves the target and
+        // its backup as one file. The next write must still end with exactly two files.
+        let d = Dir::new("linked");
+        let p = d.0.join("openclaw.json");
+        fs::write(&p, "current").expect("seed");
+        fs::hard_link(&p, d.0.join("openclaw.json.bak")).expect("link");
+        write_atomic(&p, b"next").expect("write");
+        assert_eq!(fs::read_to_string(&p).expect("read"), "next");
+        assert_eq!(
+            fs::read_to_string(d.0.join("openclaw.json.bak")).expect("bak"),
+            "current"
+        );
+        assert_eq!(
+            others(&d.0, &["openclaw.json", "openclaw.json.bak"]),
+            Vec::<String>::new()
+        );
     }
 
     #[test]
