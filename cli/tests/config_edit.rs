@@ -539,6 +539,45 @@ fn first_set_creates_the_file_0600() {
 }
 
 #[test]
+fn crlf_and_byte_order_mark_are_kept() {
+    let sb = Sandbox::new("crlf-bom");
+    let text = format!("\u{feff}{}", CONFIG.replace('\n', "\r\n"));
+    sb.write_config(&text);
+    sb.run(["config", "set", "gateway.reload.mode", "hot"]).ok();
+    assert_eq!(
+        sb.read_config(),
+        text.replace(
+            "    bind: \"loopback\",\r\n",
+            "    bind: \"loopback\",\r\n    reload: {\r\n      mode: \"hot\",\r\n    },\r\n"
+        )
+    );
+}
+
+#[test]
+fn malformed_object_values_are_not_taken_as_text() {
+    let sb = Sandbox::new("malformed");
+    sb.write_config(CONFIG);
+    let r = sb.run(["config", "set", "gateway.reload", "{mode: hot}"]);
+    assert_eq!(r.code, 2, "{}", r.transcript());
+    assert!(
+        r.stderr
+            .starts_with("The value looks like an object or a list but is not valid JSON5"),
+        "{}",
+        r.stderr
+    );
+    // Plain words are text.
+    sb.run(["config", "set", "logging.level", "debug"]).ok();
+    assert!(sb.read_config().contains("level: \"debug\""));
+    assert_eq!(
+        sb.run(["config", "set", "logging.level", "'warn'"])
+            .ok()
+            .code,
+        0
+    );
+    assert!(sb.read_config().contains("level: \"warn\""));
+}
+
+#[test]
 fn symlinked_config_is_written_through() {
     let sb = Sandbox::new("symlink");
     let real = sb.root.join("dotfiles").join("openclaw.json5");
@@ -805,14 +844,24 @@ fn sigkill_never_leaves_a_partial_config() {
         killed >= 20,
         "too few runs were actually killed ({killed}); the test proves little"
     );
-    // Temporaries of killed writers are swept by the next write.
-    sb.run(["config", "set", "logging.level", "warn"]).ok();
-    assert_eq!(sb.stray_files(), Vec::<String>::new());
-    // Whatever was left behind, the file still works: one more edit goes through.
+    // Whatever was left behind, the file still works: one more edit goes through (a value none of
+    // the rounds used, so it really writes), and it sweeps the killed writers' temporaries.
     let r = sb.run(["config", "set", "logging.level", "error"]).ok();
     assert!(
         r.stdout.starts_with("Updated logging.level"),
         "{}",
         r.transcript()
     );
+    // (A temporary whose pid now belongs to a live task is left alone by design: pids wrap.)
+    let pid_alive = |name: &String| {
+        name.split('.')
+            .nth(4)
+            .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists())
+    };
+    let strays: Vec<String> = sb
+        .stray_files()
+        .into_iter()
+        .filter(|n| !pid_alive(n))
+        .collect();
+    assert_eq!(strays, Vec::<String>::new());
 }

@@ -59,9 +59,20 @@ pub fn run(ctx: &mut Ctx<'_>, command: ConfigCommand) -> u8 {
                 }
             } else {
                 // JSON5 when it parses (numbers, booleans, objects, quoted strings); otherwise the
-                // text itself is the string.
-                runtime::config::edit::parse_value(&args.value)
-                    .unwrap_or(serde_json::Value::String(args.value.clone()))
+                // text itself is the string — unless it was clearly meant as an object or a list.
+                match runtime::config::edit::parse_value(&args.value) {
+                    Ok(v) => v,
+                    Err(e) if args.value.trim_start().starts_with(['{', '[']) => {
+                        return edit::usage(
+                            ctx,
+                            &args.flags,
+                            format!(
+                                "The value looks like an object or a list but is {e}; fix it, or quote it ('\"…\"') to store it as text"
+                            ),
+                        );
+                    }
+                    Err(_) => serde_json::Value::String(args.value.clone()),
+                }
             };
             edit::run(
                 ctx,
@@ -593,7 +604,14 @@ mod edit {
                     );
                 }
             }
-            match write::write_atomic(&given, new_text.as_bytes()) {
+            // The loader drops a byte-order mark; a file that had one keeps it.
+            let bom = had_bom(&path);
+            let bytes = if bom {
+                format!("\u{feff}{new_text}")
+            } else {
+                new_text.clone()
+            };
+            match write::write_atomic(&given, bytes.as_bytes()) {
                 Ok(outcome) => backup = outcome.backup,
                 Err(e) => {
                     return fail(
@@ -668,6 +686,13 @@ mod edit {
             gateway_effect(running.as_ref(), &plan, mode, flags.dry_run)
         );
         0
+    }
+
+    fn had_bom(path: &Path) -> bool {
+        let mut head = [0u8; 3];
+        std::fs::File::open(path)
+            .and_then(|mut f| f.read_exact(&mut head))
+            .is_ok_and(|()| head == [0xEF, 0xBB, 0xBF])
     }
 
     fn parse_tree(text: &str) -> Value {
