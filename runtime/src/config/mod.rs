@@ -16,6 +16,7 @@ pub mod reload;
 pub mod resolve;
 pub mod schema;
 pub mod validate;
+pub mod watch;
 pub mod write;
 
 pub use crate::generated::config::Config;
