@@ -283,3 +283,77 @@ impl Gateway {
         g
     }
 }
+
+/// Collects a child's stdout lines on a thread.
+fn line_reader(child: &mut Child) -> std::sync::mpsc::Receiver<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    if let Some(out) = child.stdout.take() {
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    rx
+}
+
+/// Waits (bounded) for a line that satisfies `pred`; returns it, or panics with what was seen.
+fn wait_line(rx: &std::sync::mpsc::Receiver<String>, pred: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut seen = Vec::new();
+    while Instant::now() < deadline {
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(l) if pred(&l) => return l,
+            Ok(l) => seen.push(l),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(_) => break,
+        }
+    }
+    panic!("no matching line; saw:\n{}", seen.join("\n"));
+}
+
+#[test]
+fn logging_style_switches_live_and_sigusr1_restarts_in_process() {
+    let d = sandbox("live");
+    let port = free_port();
+    let config = d.join("openclaw.json");
+    let base = "{\n  gateway: { mode: \"local\", auth: { mode: \"token\", token: \"live-token\" }, reload: { debounceMs: 50 } },\n";
+    std::fs::write(&config, format!("{base}}}\n")).expect("config");
+    let mut c = cmd(&d);
+    c.env("OPENCLAW_CONFIG_PATH", &config)
+        .args(["gateway", "--port", &port.to_string()]);
+    let mut g = Gateway::start(c, port);
+    let lines = line_reader(&mut g.child);
+    wait_line(&lines, |l| l.contains("listening on ws://"));
+
+    // logging.consoleStyle: pretty → json, applied without a restart.
+    std::fs::write(
+        &config,
+        format!("{base}  logging: {{ consoleStyle: \"json\" }},\n}}\n"),
+    )
+    .expect("edit");
+    let applied = wait_line(&lines, |l| l.contains("logging settings applied"));
+    let v: serde_json::Value = serde_json::from_str(&applied).expect("a JSON console line");
+    assert_eq!(v["console_style"], "json", "{applied}");
+
+    // SIGUSR1: an in-process restart; same process, still serving.
+    let pid = g.child.id();
+    let _ = Command::new("kill")
+        .args(["-USR1", &pid.to_string()])
+        .status();
+    let restarted = wait_line(&lines, |l| l.contains("restarted in-process"));
+    let v: serde_json::Value = serde_json::from_str(&restarted).expect("JSON");
+    assert_eq!(v["reason"], "SIGUSR1", "{restarted}");
+    assert!(matches!(g.child.try_wait(), Ok(None)), "same process");
+    assert!(http_get(port, "/health").is_some());
+    g.term();
+    assert_eq!(
+        g.wait(Duration::from_secs(5)).and_then(|s| s.code()),
+        Some(0)
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}

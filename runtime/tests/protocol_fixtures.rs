@@ -56,6 +56,11 @@ struct GatewayOpts {
     max_buffered_bytes: Option<usize>,
     /// Written to a log file the gateway then serves through `logs.tail`.
     log_lines: Option<Vec<String>>,
+    /// Run from a copy of `config` in a temp dir, with hot reload and RPC config writes on.
+    #[serde(default)]
+    writable_config: bool,
+    /// `config.*` writes allowed per writer per minute (default 3).
+    config_writes_per_window: Option<usize>,
 }
 
 /// `fixtures/protocol/<method>/<case>.json`.
@@ -267,7 +272,19 @@ impl Live {
         let dir = TempDir::new();
         let state = dir.0.join("state");
         std::fs::create_dir_all(&state).expect("state dir");
+        let writable = opts.writable_config.then(|| {
+            let copy = dir.0.join("openclaw.json");
+            if let Some(rel) = config {
+                std::fs::copy(fixtures_root().join(rel), &copy).expect("copy the fixture config");
+            }
+            copy
+        });
         let cfg = match config {
+            Some(_) if writable.is_some() => {
+                let path = writable.clone().expect("writable copy");
+                let checked = runtime::config::check_file(&path, &MapEnv::default());
+                ConfigState::from_checked(&checked)
+            }
             Some(rel) => {
                 let path = fixtures_root().join(rel);
                 let checked = runtime::config::check_file(&path, &MapEnv::default());
@@ -300,7 +317,32 @@ impl Live {
         let l = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");
-        let running = runtime::gateway::serve(s, vec![l], CancellationToken::new()).expect("serve");
+        if let Some(n) = opts.config_writes_per_window {
+            s.config_writes_per_window = n;
+        }
+        let running = match writable {
+            Some(copy) => {
+                let env = MapEnv::new([
+                    ("HOME", dir.0.to_str().expect("utf-8 temp dir")),
+                    ("OPENCLAW_CONFIG_PATH", copy.to_str().expect("utf-8 path")),
+                    ("OPENCLAW_STATE_DIR", state.to_str().expect("utf-8 path")),
+                    ("OPENCLAW_GATEWAY_TOKEN", TOKEN),
+                ]);
+                let opts = runtime::gateway::startup::StartOptions {
+                    cwd: dir.0.clone(),
+                    allow_unconfigured: true,
+                    ..Default::default()
+                };
+                let reloader = std::sync::Arc::new(runtime::gateway::reload::Reloader::new(
+                    opts,
+                    None,
+                    std::sync::Arc::new(env),
+                ));
+                runtime::gateway::serve_with_reload(s, vec![l], CancellationToken::new(), reloader)
+                    .expect("serve")
+            }
+            None => runtime::gateway::serve(s, vec![l], CancellationToken::new()).expect("serve"),
+        };
         Live {
             running: Some(running),
             dir,

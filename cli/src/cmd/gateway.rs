@@ -25,6 +25,7 @@ pub fn run(ctx: &mut Ctx<'_>, args: GatewayRunArgs) -> u8 {
         token: args.token.clone(),
         password: args.password.clone(),
         allow_unconfigured: args.allow_unconfigured,
+        runtime_token: None,
     };
     let prepared = match startup::prepare(&opts, ctx.env) {
         Ok(p) => p,
@@ -97,12 +98,23 @@ pub fn run(ctx: &mut Ctx<'_>, args: GatewayRunArgs) -> u8 {
             return 1;
         }
     };
-    init_tracing(args.verbose, ctx.color, file_writer);
+    let log_control = init_tracing(
+        args.verbose,
+        ctx.color,
+        file_writer,
+        &prepared.settings.logging,
+        ctx.env.var("OPENCLAW_LOG").is_some(),
+    );
 
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // One worker thread by default: the gateway is I/O-bound (a request costs 1–30 µs of CPU), and
+    // with a second worker most connects and replies pay a cross-thread wake-up (handshake p50
+    // 0.23 ms with two workers, 0.13 ms with one; see BENCHMARKS.md). File reads and other
+    // blocking work still go to tokio's blocking pool. TOKIO_WORKER_THREADS=N overrides this.
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if ctx.env.var("TOKIO_WORKER_THREADS").is_none() {
+        builder.worker_threads(1);
+    }
+    let rt = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             let _ = writeln!(ctx.err, "cannot start the async runtime: {e}");
@@ -114,6 +126,11 @@ pub fn run(ctx: &mut Ctx<'_>, args: GatewayRunArgs) -> u8 {
     let config_path = prepared.config_path.clone();
     let runtime_token = prepared.runtime_token.clone();
     let settings = prepared.settings;
+    let reloader = std::sync::Arc::new(runtime::gateway::reload::Reloader::new(
+        opts.clone(),
+        runtime_token.clone(),
+        std::sync::Arc::new(runtime::config::ProcessEnv),
+    ));
     let code = rt.block_on(async move {
         let shutdown = CancellationToken::new();
         let mut tokio_listeners = Vec::new();
@@ -157,7 +174,12 @@ pub fn run(ctx: &mut Ctx<'_>, args: GatewayRunArgs) -> u8 {
             }
             Err(e) => tracing::warn!(error = %e, "cannot write the run file; local CLI commands will need --token"),
         }
-        let running = match runtime::gateway::serve(settings, tokio_listeners, shutdown.clone()) {
+        let running = match runtime::gateway::serve_with_reload(
+            settings,
+            tokio_listeners,
+            shutdown.clone(),
+            reloader,
+        ) {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(error = %e, "cannot start the server");
@@ -180,6 +202,55 @@ pub fn run(ctx: &mut Ctx<'_>, args: GatewayRunArgs) -> u8 {
             std::process::id()
         );
         tracing::info!("connect with: openclaw gateway call health (or any OpenClaw client at ws://{primary})");
+        // Follow hot reloads: log levels and style switch live; the run file follows a restart
+        // onto a new port.
+        {
+            let mut rx = running.gateway.subscribe_settings();
+            let g = running.gateway.clone();
+            let mut info = info.clone();
+            let state_dir = state_dir.clone();
+            tokio::spawn(async move {
+                while rx.changed().await.is_ok() {
+                    let s = rx.borrow_and_update().clone();
+                    log_control.apply(&s.logging);
+                    // The listeners move only after the restart itself; give it a moment.
+                    let g2 = g.clone();
+                    let wanted = s.addrs.clone();
+                    let mut info2 = info.clone();
+                    for _ in 0..50 {
+                        let now = g2.addrs();
+                        if wanted.is_empty() || now.iter().any(|a| wanted.contains(a)) {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    let listen: Vec<String> = g2.addrs().iter().map(|a| a.to_string()).collect();
+                    if listen != info2.listen {
+                        info2.listen = listen;
+                        info2.port = g2.addrs().first().map_or(info2.port, |a| a.port());
+                        info2.bind = s.bind.clone();
+                        if let Err(e) = runfile::write(&state_dir, &info2) {
+                            tracing::warn!(error = %e, "cannot update the run file");
+                        }
+                        info = info2;
+                    }
+                }
+            });
+        }
+        // SIGUSR1: restart in-process (same PID), like OpenClaw.
+        {
+            let g = running.gateway.clone();
+            tokio::spawn(async move {
+                use tokio::signal::unix::{SignalKind, signal};
+                let Ok(mut usr1) = signal(SignalKind::user_defined1()) else {
+                    return;
+                };
+                while usr1.recv().await.is_some() {
+                    tracing::info!("received SIGUSR1; restarting in-process");
+                    g.request_restart("SIGUSR1", Duration::ZERO);
+                }
+            });
+        }
         wait_for_signal().await;
         tracing::info!("signal received; stopping");
         running.stop(SHUTDOWN_GRACE).await;
@@ -208,20 +279,119 @@ async fn wait_for_signal() {
 }
 
 /// Human lines on stdout (`[gateway] …`), JSON lines in the log file.
-fn init_tracing(verbose: bool, color: bool, file: Option<logfile::Writer>) {
-    let level = if verbose { "debug" } else { "info" };
-    let filter = || {
-        EnvFilter::try_from_env("OPENCLAW_LOG").unwrap_or_else(|_| {
-            EnvFilter::new(format!(
-                "warn,openclaw_runtime={level},openclaw_cli={level}"
-            ))
-        })
+/// Switches the log filters and the console style when `logging.*` changes.
+struct LogControl {
+    console: tracing_subscriber::reload::Handle<BoxedLayer, tracing_subscriber::Registry>,
+    console_filter: tracing_subscriber::reload::Handle<EnvFilter, tracing_subscriber::Registry>,
+    file: Option<Box<dyn Fn(EnvFilter) + Send + Sync>>,
+    verbose: bool,
+    color: bool,
+    /// OPENCLAW_LOG is set: it wins over the config.
+    env_override: bool,
+    current: std::sync::Mutex<runtime::gateway::Logging>,
+}
+
+type BoxedLayer = Box<dyn Layer<tracing_subscriber::Registry> + Send + Sync>;
+
+/// `logging.level` names → a tracing level filter for our crates.
+fn level_filter(level: Option<&str>, verbose: bool) -> EnvFilter {
+    let lvl = match level {
+        _ if verbose => "debug",
+        Some("silent") => "off",
+        Some("fatal") | Some("error") => "error",
+        Some("warn") => "warn",
+        Some("debug") => "debug",
+        Some("trace") => "trace",
+        _ => "info",
     };
-    let stdout = tracing_subscriber::fmt::layer()
-        .with_target(false)
-        .with_ansi(color)
-        .with_writer(std::io::stdout)
-        .with_filter(filter());
+    let base = if lvl == "off" { "off" } else { "warn" };
+    EnvFilter::new(format!("{base},openclaw_runtime={lvl},openclaw_cli={lvl}"))
+}
+
+/// The console filter: OPENCLAW_LOG when set (it wins over the config), else the configured level.
+fn console_filter(level: Option<&str>, verbose: bool, env_override: bool) -> EnvFilter {
+    if env_override {
+        EnvFilter::try_from_env("OPENCLAW_LOG").unwrap_or_else(|_| level_filter(level, verbose))
+    } else {
+        level_filter(level, verbose)
+    }
+}
+
+/// The console formatter (no filter inside: tracing-subscriber cannot re-register a per-layer
+/// filter that is swapped in by a reload, so the filter wraps the reloadable layer instead).
+fn console_layer(style: Option<&str>, color: bool) -> BoxedLayer {
+    if style == Some("json") {
+        tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .with_writer(std::io::stdout)
+            .boxed()
+    } else {
+        tracing_subscriber::fmt::layer()
+            .with_target(false)
+            .with_ansi(color)
+            .with_writer(std::io::stdout)
+            .boxed()
+    }
+}
+
+impl LogControl {
+    fn apply(&self, logging: &runtime::gateway::Logging) {
+        let Ok(mut current) = self.current.lock() else {
+            return;
+        };
+        if *current == *logging {
+            return;
+        }
+        if logging.console_style != current.console_style {
+            let _ = self
+                .console
+                .reload(console_layer(logging.console_style.as_deref(), self.color));
+        }
+        let _ = self.console_filter.reload(console_filter(
+            logging.console_level.as_deref(),
+            self.verbose,
+            self.env_override,
+        ));
+        if let Some(set_file) = &self.file
+            && !self.env_override
+        {
+            set_file(level_filter(logging.level.as_deref(), false));
+        }
+        tracing::info!(
+            file_level = logging.level.as_deref().unwrap_or("info"),
+            console_level = logging.console_level.as_deref().unwrap_or("info"),
+            console_style = logging.console_style.as_deref().unwrap_or("pretty"),
+            "logging settings applied"
+        );
+        *current = logging.clone();
+    }
+}
+
+fn init_tracing(
+    verbose: bool,
+    color: bool,
+    file: Option<logfile::Writer>,
+    logging: &runtime::gateway::Logging,
+    env_override: bool,
+) -> LogControl {
+    let (console, console_handle) = tracing_subscriber::reload::Layer::new(console_layer(
+        logging.console_style.as_deref(),
+        color,
+    ));
+    let (console_filter_layer, console_filter_handle) = tracing_subscriber::reload::Layer::new(
+        console_filter(logging.console_level.as_deref(), verbose, env_override),
+    );
+    let console = console.with_filter(console_filter_layer);
+    let file_filter = if env_override {
+        EnvFilter::try_from_env("OPENCLAW_LOG")
+            .unwrap_or_else(|_| level_filter(logging.level.as_deref(), false))
+    } else {
+        level_filter(logging.level.as_deref(), false)
+    };
+    let (file_filter, file_handle) = tracing_subscriber::reload::Layer::new(file_filter);
     let file_layer = file.map(|w| {
         tracing_subscriber::fmt::layer()
             .json()
@@ -229,10 +399,27 @@ fn init_tracing(verbose: bool, color: bool, file: Option<logfile::Writer>) {
             .with_current_span(false)
             .with_span_list(false)
             .with_writer(w)
-            .with_filter(filter())
+            .with_filter(file_filter)
     });
+    let has_file = file_layer.is_some();
     let _ = tracing_subscriber::registry()
-        .with(stdout)
+        .with(console)
         .with(file_layer)
         .try_init();
+    let set_file: Option<Box<dyn Fn(EnvFilter) + Send + Sync>> = if has_file {
+        Some(Box::new(move |f| {
+            let _ = file_handle.reload(f);
+        }))
+    } else {
+        None
+    };
+    LogControl {
+        console: console_handle,
+        console_filter: console_filter_handle,
+        file: set_file,
+        verbose,
+        color,
+        env_override,
+        current: std::sync::Mutex::new(logging.clone()),
+    }
 }

@@ -336,7 +336,7 @@ struct Record {
 /// capped at 5 s) and the lockout of `gateway.auth.rateLimit`.
 #[derive(Debug)]
 pub struct Limiter {
-    limit: RateLimit,
+    limit: std::sync::RwLock<RateLimit>,
     records: Mutex<HashMap<IpAddr, Record>>,
 }
 
@@ -349,13 +349,29 @@ const MAX_RECORDS: usize = 65_536;
 impl Limiter {
     pub fn new(limit: RateLimit) -> Limiter {
         Limiter {
-            limit,
+            limit: std::sync::RwLock::new(limit),
             records: Mutex::new(HashMap::new()),
         }
     }
 
+    /// The policy in force.
+    pub fn limit(&self) -> RateLimit {
+        match self.limit.read() {
+            Ok(l) => *l,
+            Err(p) => *p.into_inner(),
+        }
+    }
+
+    /// Replaces the policy (hot reload of `gateway.auth.rateLimit`); records are kept.
+    pub fn set_limit(&self, limit: RateLimit) {
+        match self.limit.write() {
+            Ok(mut l) => *l = limit,
+            Err(p) => *p.into_inner() = limit,
+        }
+    }
+
     fn exempt(&self, ip: IpAddr) -> bool {
-        self.limit.exempt_loopback && ip.is_loopback()
+        self.limit().exempt_loopback && ip.is_loopback()
     }
 
     /// `Some(remaining)` while `ip` is locked out.
@@ -376,17 +392,18 @@ impl Limiter {
         if records.len() >= MAX_RECORDS && !records.contains_key(&ip) {
             self.prune(&mut records, now);
         }
+        let limit = self.limit();
         let r = records.entry(ip).or_default();
         // A quiet window forgets the streak.
         if r.last_failure
-            .is_some_and(|t| now.duration_since(t) > self.limit.window)
+            .is_some_and(|t| now.duration_since(t) > limit.window)
         {
             r.consecutive = 0;
         }
         r.consecutive = r.consecutive.saturating_add(1);
         r.last_failure = Some(now);
         match r.window_start {
-            Some(start) if now.duration_since(start) <= self.limit.window => {
+            Some(start) if now.duration_since(start) <= limit.window => {
                 r.window_failures += 1;
             }
             _ => {
@@ -394,10 +411,8 @@ impl Limiter {
                 r.window_failures = 1;
             }
         }
-        if !(self.limit.exempt_loopback && ip.is_loopback())
-            && r.window_failures >= self.limit.max_attempts
-        {
-            r.locked_until = Some(now + self.limit.lockout);
+        if !(limit.exempt_loopback && ip.is_loopback()) && r.window_failures >= limit.max_attempts {
+            r.locked_until = Some(now + limit.lockout);
             r.window_failures = 0;
             r.window_start = None;
         }
@@ -413,7 +428,8 @@ impl Limiter {
     }
 
     fn prune(&self, records: &mut HashMap<IpAddr, Record>, now: Instant) {
-        let window = self.limit.window.max(self.limit.lockout);
+        let limit = self.limit();
+        let window = limit.window.max(limit.lockout);
         records.retain(|_, r| {
             r.locked_until.is_some_and(|t| t > now)
                 || r.last_failure

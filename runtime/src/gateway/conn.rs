@@ -7,6 +7,7 @@
 //! `maxBufferedBytes` are waiting, so memory never grows without bound.
 
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -314,6 +315,8 @@ struct Session {
     conn_id: Arc<str>,
     role: String,
     scopes: BTreeSet<String>,
+    /// `deviceId|clientIp`: whom config writes are rate-limited by.
+    writer_key: Arc<str>,
 }
 
 impl Session {
@@ -568,7 +571,7 @@ async fn connect(
     up: &Upgrade,
     nonce: &str,
     conn_id: &str,
-) -> Result<(Session, Value, Option<(String, Value)>), Refusal> {
+) -> Result<(Session, String, Option<(String, Value)>), Refusal> {
     let info = check_connect(&req.params).map_err(|e| {
         Refusal::new(
             RpcError::invalid_request(format!("invalid connect params: {e}")),
@@ -670,11 +673,6 @@ async fn connect(
     let config = g.config();
     let default_agent =
         super::state::default_agent_id(&super::state::agent_summaries(&config)).to_string();
-    let methods: Vec<&str> = Method::ALL
-        .iter()
-        .filter(|m| **m != Method::Connect)
-        .map(Method::as_str)
-        .collect();
     let mut auth_obj = json!({
         "method": method.as_str(),
         "role": info.role,
@@ -685,42 +683,59 @@ async fn connect(
         m.insert("issuedAtMs".into(), json!(now_ms()));
     }
     let presence_entry = presence_for(&info, up, conn_id, device_id.as_deref());
-    let hello = json!({
-        "type": "hello-ok",
-        "protocol": protocol,
-        "server": {
-            "version": super::SERVER_VERSION,
-            "buildId": super::BUILD_ID,
-            "bootId": g.boot_id(),
-            "connId": conn_id,
-        },
-        "features": { "methods": methods, "events": Event::NAMES },
-        "snapshot": {
-            "presence": g.presence(),
-            "health": *g.health(),
-            "stateVersion": g.state_version(),
-            "uptimeMs": g.uptime_ms(),
-            "configPath": config.path.display().to_string(),
-            "stateDir": g.settings().state_dir.display().to_string(),
-            "authMode": settings.effective_mode().as_str(),
-            "sessionDefaults": {
-                "defaultAgentId": default_agent,
-                "mainKey": "main",
-                "mainSessionKey": format!("agent:{default_agent}:main"),
-                "scope": "per-sender",
-            },
-        },
-        "auth": auth_obj,
-        "policy": {
-            "maxPayload": g.settings().max_payload,
-            "maxBufferedBytes": g.settings().max_buffered,
-            "tickIntervalMs": u64::try_from(g.settings().tick_interval.as_millis()).unwrap_or(u64::MAX),
-        },
-    });
+    // hello-ok is encoded straight to text (keys in alphabetical order, like every other payload);
+    // the constant `features` part is encoded once per process.
+    let health = g.health_json();
+    let mut hello = String::with_capacity(2048 + health.len());
+    hello.push_str("{\"auth\":");
+    frames::push_json(&mut hello, &auth_obj);
+    hello.push_str(",\"features\":");
+    hello.push_str(features_json());
+    let _ = write!(
+        hello,
+        ",\"policy\":{{\"maxBufferedBytes\":{},\"maxPayload\":{},\"tickIntervalMs\":{}}},\"protocol\":{protocol}",
+        g.settings().max_buffered,
+        g.settings().max_payload,
+        u64::try_from(g.settings().tick_interval.as_millis()).unwrap_or(u64::MAX),
+    );
+    hello.push_str(",\"server\":{\"bootId\":");
+    frames::push_json_str(&mut hello, g.boot_id());
+    hello.push_str(",\"buildId\":");
+    frames::push_json_str(&mut hello, super::BUILD_ID);
+    hello.push_str(",\"connId\":");
+    frames::push_json_str(&mut hello, conn_id);
+    hello.push_str(",\"version\":");
+    frames::push_json_str(&mut hello, super::SERVER_VERSION);
+    hello.push_str("},\"snapshot\":{\"authMode\":");
+    frames::push_json_str(&mut hello, settings.effective_mode().as_str());
+    hello.push_str(",\"configPath\":");
+    frames::push_json_str(&mut hello, &config.path.display().to_string());
+    hello.push_str(",\"health\":");
+    hello.push_str(&health);
+    hello.push_str(",\"presence\":");
+    frames::push_json(&mut hello, &Value::Array(g.presence()));
+    hello.push_str(",\"sessionDefaults\":{\"defaultAgentId\":");
+    frames::push_json_str(&mut hello, &default_agent);
+    hello.push_str(",\"mainKey\":\"main\",\"mainSessionKey\":");
+    frames::push_json_str(&mut hello, &format!("agent:{default_agent}:main"));
+    hello.push_str(",\"scope\":\"per-sender\"},\"stateDir\":");
+    frames::push_json_str(&mut hello, &g.settings().state_dir.display().to_string());
+    hello.push_str(",\"stateVersion\":");
+    frames::push_json(&mut hello, &g.state_version());
+    let _ = write!(
+        hello,
+        ",\"uptimeMs\":{}}},\"type\":\"hello-ok\"}}",
+        g.uptime_ms()
+    );
     let session = Session {
         conn_id: Arc::from(conn_id),
         role: info.role.clone(),
         scopes: scopes.into_iter().collect(),
+        writer_key: Arc::from(format!(
+            "{}|{}",
+            device_id.as_deref().unwrap_or("-"),
+            up.peer.ip()
+        )),
     };
     Ok((session, hello, presence_entry))
 }
@@ -846,8 +861,41 @@ fn refuse(outbox: &Outbox, id: &str, r: &Refusal) {
 fn runs_inline(m: Method) -> bool {
     !matches!(
         m,
-        Method::LogsTail | Method::ConfigGet | Method::ConfigSchema | Method::ConfigSchemaLookup
+        Method::LogsTail
+            | Method::ConfigGet
+            | Method::ConfigSchema
+            | Method::ConfigSchemaLookup
+            | Method::ConfigSet
+            | Method::ConfigPatch
+            | Method::ConfigApply
     )
+}
+
+/// `features` of hello-ok: every method but `connect`, and every event. Encoded once.
+fn features_json() -> &'static str {
+    static FEATURES: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    FEATURES.get_or_init(|| {
+        let methods: Vec<&str> = Method::ALL
+            .iter()
+            .filter(|m| **m != Method::Connect)
+            .map(Method::as_str)
+            .collect();
+        json!({ "events": Event::NAMES, "methods": methods }).to_string()
+    })
+}
+
+/// Writes one text frame straight to the socket (used before the writer task starts).
+async fn write_direct<W: AsyncWrite + Unpin>(
+    ws: &mut fastwebsockets::WebSocketWrite<BufWriter<W>>,
+    text: String,
+    limit: Duration,
+) -> bool {
+    let write = async {
+        ws.write_frame(Frame::text(Payload::Owned(text.into_bytes())))
+            .await?;
+        ws.flush().await
+    };
+    matches!(tokio::time::timeout(limit, write).await, Ok(Ok(())))
 }
 
 /// Runs one upgraded WebSocket to the end.
@@ -871,22 +919,36 @@ pub async fn run(g: Gateway, ws: WebSocket<Io>, up: Upgrade) {
         kill: kill.clone(),
         events: Arc::new(AtomicBool::new(false)),
     };
-    let writer_task = tokio::spawn(writer(tx, orx, buffered, kill.clone()));
     let conn_num = g.next_conn_id();
     let conn_id = uuid::Uuid::new_v4().to_string();
     let nonce = uuid::Uuid::new_v4().to_string();
-    outbox.text(frames::event(
+    // The challenge and hello-ok are written from this task, straight to the socket: handing them
+    // to the writer task would put a task wake-up on the handshake's critical path. Anything the
+    // handshake queues instead (a refusal, a close, a pong) waits in the outbox until the writer
+    // starts below.
+    let mut tx = tx;
+    let write_limit = g.settings().handshake_timeout;
+    let challenge = frames::event(
         "connect.challenge",
         &json!({ "nonce": nonce, "ts": now_ms() }),
         None,
         None,
-    ));
-    let session = handshake(&g, &mut rx, &outbox, &up, &nonce, &conn_id).await;
-    if let Some((session, presence)) = session {
+    );
+    let mut session = None;
+    if write_direct(&mut tx, challenge, write_limit).await {
+        session = handshake(&g, &mut rx, &outbox, &up, &nonce, &conn_id).await;
+    }
+    if let Some((_, _, hello)) = &mut session
+        && !write_direct(&mut tx, std::mem::take(hello), write_limit).await
+    {
+        session = None;
+    }
+    let writer_task = tokio::spawn(writer(tx, orx, buffered, kill.clone()));
+    if let Some((session, presence, _)) = session {
         tracing::debug!(conn = %session.conn_id, peer = %up.peer, role = %session.role, "client connected");
         g.add_client(conn_num, outbox.clone(), presence);
         outbox.events.store(true, Ordering::Release);
-        // A fresh health snapshot follows every connect.
+        // A fresh health snapshot follows every connect (after hello-ok: off its critical path).
         g.refresh_health();
         outbox.event(
             "health",
@@ -913,11 +975,12 @@ async fn handshake(
     up: &Upgrade,
     nonce: &str,
     conn_id: &str,
-) -> Option<(Session, Option<(String, Value)>)> {
+) -> Option<(Session, Option<(String, Value)>, String)> {
     let limit = g.settings().max_preauth;
+    let generation = g.generation_token();
     let first = tokio::select! {
         biased;
-        _ = g.shutdown_token().cancelled() => {
+        _ = generation.cancelled() => {
             outbox.close(1012, "service restart");
             return None;
         }
@@ -953,8 +1016,7 @@ async fn handshake(
     }
     match connect(g, &req, up, nonce, conn_id).await {
         Ok((session, hello, presence)) => {
-            outbox.text(frames::response_ok(&req.id, &hello));
-            Some((session, presence))
+            Some((session, presence, frames::response_raw(&req.id, &hello)))
         }
         Err(r) => {
             if !r.delay.is_zero() {
@@ -975,7 +1037,8 @@ async fn serve_requests(
     let max_inflight = g.settings().max_inflight_per_conn.max(1);
     let inflight = Arc::new(Semaphore::new(max_inflight));
     let limit = g.settings().max_payload;
-    let shutdown = g.shutdown_token().clone();
+    // Cancelled when the gateway stops or restarts in-process.
+    let shutdown = g.generation_token();
     let graceful = loop {
         let msg = tokio::select! {
             biased;
@@ -1034,11 +1097,15 @@ async fn serve_requests(
         .await;
     };
     if graceful {
-        outbox.event(
-            "shutdown",
-            Arc::from(r#"{"reason":"gateway stopping"}"#),
-            None,
-        );
+        let payload: Arc<str> = if g.shutdown_token().is_cancelled() {
+            Arc::from(r#"{"reason":"gateway stopping"}"#)
+        } else {
+            Arc::from(format!(
+                r#"{{"reason":"gateway restarting","restartExpectedMs":{}}}"#,
+                super::RESTART_EXPECTED_MS
+            ))
+        };
+        outbox.event("shutdown", payload, None);
         // Drain: let running requests answer before the close frame.
         let _ = tokio::time::timeout(
             Duration::from_millis(500),
@@ -1077,7 +1144,8 @@ async fn handle(
         outbox.text(frames::response_raw(id, &g.health_json()));
         return;
     }
-    let handler = super::handlers::Handlers::new(g.clone(), session.conn_id.clone());
+    let handler = super::handlers::Handlers::new(g.clone(), session.conn_id.clone())
+        .with_writer_key(session.writer_key.clone());
     if runs_inline(method) {
         let reply = match dispatch(&handler, method, params).await {
             Ok(v) => frames::response_ok(id, &v),

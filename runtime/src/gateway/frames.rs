@@ -186,14 +186,14 @@ pub fn event(
     out
 }
 
-fn push_json(out: &mut String, v: &Value) {
+pub fn push_json(out: &mut String, v: &Value) {
     match serde_json::to_string(v) {
         Ok(s) => out.push_str(&s),
         Err(_) => out.push_str("null"),
     }
 }
 
-fn push_json_str(out: &mut String, s: &str) {
+pub fn push_json_str(out: &mut String, s: &str) {
     // Plain ids (the overwhelming case) need no escaping.
     if s.bytes()
         .all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b < 0x7f)

@@ -15,11 +15,22 @@ use crate::protocol_support::RpcError;
 pub struct Handlers {
     g: Gateway,
     conn_id: std::sync::Arc<str>,
+    /// `deviceId|clientIp` of the caller (config writes are rate-limited by it).
+    writer_key: std::sync::Arc<str>,
 }
 
 impl Handlers {
     pub fn new(g: Gateway, conn_id: std::sync::Arc<str>) -> Handlers {
-        Handlers { g, conn_id }
+        Handlers {
+            g,
+            writer_key: conn_id.clone(),
+            conn_id,
+        }
+    }
+
+    pub fn with_writer_key(mut self, key: std::sync::Arc<str>) -> Handlers {
+        self.writer_key = key;
+        self
     }
 }
 
@@ -204,21 +215,74 @@ impl Handler for Handlers {
     }
 
     async fn config_get(&self, _params: ConfigGetParams) -> Result<ConfigGetResult, RpcError> {
-        let c = self.g.config();
-        let redacted = c.redacted();
+        // The file as last seen; when a reload found it invalid, that is not the config running
+        // (`resolved`/`config`, and `runningHash`), which stays the last good one.
+        let running = self.g.config();
+        let c = self
+            .g
+            .reload_status()
+            .file
+            .unwrap_or_else(|| running.clone());
+        let redacted = running.redacted();
         Ok(json!({
             "path": c.path.display().to_string(),
             "includedPaths": c.included.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
             "exists": c.exists,
             "raw": c.redacted_raw(),
-            "parsed": redacted,
+            "parsed": c.redacted(),
             "resolved": redacted,
             "config": redacted,
             "hash": c.hash,
+            "runningHash": running.hash,
             "valid": c.valid,
             "issues": c.issues,
             "warnings": c.warnings,
         }))
+    }
+
+    async fn config_set(&self, p: ConfigSetParams) -> Result<ConfigSetResult, RpcError> {
+        super::config_write::run(
+            &self.g,
+            &self.writer_key,
+            super::config_write::WriteRequest {
+                kind: super::config_write::Kind::Set,
+                raw: p.raw,
+                base_hash: p.base_hash,
+                replace_paths: Vec::new(),
+                restart_delay_ms: None,
+            },
+        )
+        .await
+    }
+
+    async fn config_patch(&self, p: ConfigPatchParams) -> Result<ConfigPatchResult, RpcError> {
+        super::config_write::run(
+            &self.g,
+            &self.writer_key,
+            super::config_write::WriteRequest {
+                kind: super::config_write::Kind::Patch,
+                raw: p.raw,
+                base_hash: p.base_hash,
+                replace_paths: p.replace_paths.unwrap_or_default(),
+                restart_delay_ms: p.restart_delay_ms,
+            },
+        )
+        .await
+    }
+
+    async fn config_apply(&self, p: ConfigApplyParams) -> Result<ConfigApplyResult, RpcError> {
+        super::config_write::run(
+            &self.g,
+            &self.writer_key,
+            super::config_write::WriteRequest {
+                kind: super::config_write::Kind::Apply,
+                raw: p.raw,
+                base_hash: p.base_hash,
+                replace_paths: Vec::new(),
+                restart_delay_ms: p.restart_delay_ms,
+            },
+        )
+        .await
     }
 
     async fn config_schema_lookup(

@@ -4,6 +4,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -15,6 +16,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use serde_json::json;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 use super::Gateway;
 use super::conn::{self, Upgrade};
@@ -36,7 +38,16 @@ fn json_response(status: StatusCode, body: serde_json::Value) -> Response<Body> 
     r
 }
 
-fn route(g: &Gateway, mut req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+/// An accepted WebSocket upgrade, run by the connection's own task once hyper hands the socket
+/// over (no extra task and wake-up per connect).
+type PendingUpgrade = Arc<Mutex<Option<(fastwebsockets::upgrade::UpgradeFut, Upgrade)>>>;
+
+fn route(
+    g: &Gateway,
+    mut req: Request<Incoming>,
+    peer: SocketAddr,
+    pending: &PendingUpgrade,
+) -> Response<Body> {
     if fastwebsockets::upgrade::is_upgrade_request(&req) {
         if g.shutdown_token().is_cancelled() {
             return json_response(
@@ -57,15 +68,9 @@ fn route(g: &Gateway, mut req: Request<Incoming>, peer: SocketAddr) -> Response<
         };
         return match fastwebsockets::upgrade::upgrade(&mut req) {
             Ok((resp, fut)) => {
-                let g2 = g.clone();
-                g.tracker().spawn(async move {
-                    match fut.await {
-                        Ok(ws) => conn::run(g2, ws, up).await,
-                        Err(e) => {
-                            tracing::debug!(peer = %peer, error = %e, "websocket upgrade failed")
-                        }
-                    }
-                });
+                if let Ok(mut slot) = pending.lock() {
+                    *slot = Some((fut, up));
+                }
                 resp.map(|_| Full::new(Bytes::new()))
             }
             Err(e) => json_response(
@@ -114,8 +119,8 @@ fn route(g: &Gateway, mut req: Request<Incoming>, peer: SocketAddr) -> Response<
     }
 }
 
-async fn accept_loop(g: Gateway, listener: TcpListener) {
-    let shutdown = g.shutdown_token().clone();
+async fn accept_loop(g: Gateway, listener: TcpListener, stop: CancellationToken) {
+    let shutdown = stop;
     loop {
         let accepted = tokio::select! {
             biased;
@@ -135,8 +140,10 @@ async fn accept_loop(g: Gateway, listener: TcpListener) {
         let g2 = g.clone();
         let g3 = g.clone();
         g.tracker().spawn(async move {
+            let pending: PendingUpgrade = Arc::new(Mutex::new(None));
+            let slot = pending.clone();
             let service = service_fn(move |req| {
-                let r = route(&g2, req, peer);
+                let r = route(&g2, req, peer, &slot);
                 async move { Ok::<_, Infallible>(r) }
             });
             let conn = http1::Builder::new()
@@ -157,15 +164,142 @@ async fn accept_loop(g: Gateway, listener: TcpListener) {
             if let Err(e) = result {
                 tracing::debug!(peer = %peer, error = %e, "http connection ended with an error");
             }
+            // hyper's connection future ends once it has written 101 and handed the socket over.
+            let upgrade = pending.lock().ok().and_then(|mut p| p.take());
+            if let Some((fut, up)) = upgrade {
+                match fut.await {
+                    Ok(ws) => conn::run(g3, ws, up).await,
+                    Err(e) => tracing::debug!(peer = %peer, error = %e, "websocket upgrade failed"),
+                }
+            }
         });
     }
 }
 
-/// Runs the accept loops and timers until shutdown, then drains every connection.
-pub async fn run(g: Gateway, listeners: Vec<TcpListener>) {
-    for l in listeners {
-        tokio::spawn(accept_loop(g.clone(), l));
+/// The accept loops of one set of listeners.
+struct AcceptSet {
+    /// What was asked for (`Settings::addrs`; empty when the listeners were handed in as is).
+    wanted: Vec<SocketAddr>,
+    stop: CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl AcceptSet {
+    fn start(g: &Gateway, wanted: Vec<SocketAddr>, listeners: Vec<TcpListener>) -> AcceptSet {
+        let stop = g.shutdown_token().child_token();
+        let addrs = listeners
+            .iter()
+            .filter_map(|l| l.local_addr().ok())
+            .collect();
+        g.set_addrs(addrs);
+        let tasks = listeners
+            .into_iter()
+            .map(|l| tokio::spawn(accept_loop(g.clone(), l, stop.clone())))
+            .collect();
+        AcceptSet {
+            wanted,
+            stop,
+            tasks,
+        }
     }
+
+    /// Stops accepting and closes the listening sockets.
+    async fn stop(self) {
+        self.stop.cancel();
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+fn bind_tokio(addrs: &[SocketAddr]) -> Result<Vec<TcpListener>, String> {
+    let std = super::startup::bind_all(addrs).map_err(|e| e.to_string())?;
+    std.into_iter()
+        .map(|l| TcpListener::from_std(l).map_err(|e| format!("cannot register listener: {e}")))
+        .collect()
+}
+
+/// An in-process restart: every session gets `shutdown` (with `restartExpectedMs`) and close
+/// 1012, and the listeners move to the settings' addresses if those changed. If the new address
+/// cannot be bound, the old listeners stay (or are bound again) and the clients keep their
+/// sessions; the failure is logged and shown in `health`.
+async fn restart(g: &Gateway, current: AcceptSet, reason: &str) -> AcceptSet {
+    let started = std::time::Instant::now();
+    let wanted = g.settings().addrs.clone();
+    let same = wanted.is_empty() || wanted == current.wanted;
+    let fail = |g: &Gateway, why: String| {
+        tracing::warn!(reason, error = %why, "in-process restart failed; keeping the current listener");
+        g.update_reload_status(|r| r.last_error = Some(format!("restart failed: {why}")));
+        g.refresh_health();
+    };
+    let next = if same {
+        g.end_generation();
+        current
+    } else {
+        match bind_tokio(&wanted) {
+            Ok(listeners) => {
+                g.end_generation();
+                current.stop().await;
+                AcceptSet::start(g, wanted, listeners)
+            }
+            Err(first) => {
+                // The new address may overlap the old one (same port, wider host): free it first,
+                // and bind the old addresses again if the new ones still fail.
+                let old = current.wanted.clone();
+                let old_addrs = g.addrs();
+                current.stop().await;
+                match bind_tokio(&wanted) {
+                    Ok(listeners) => {
+                        g.end_generation();
+                        AcceptSet::start(g, wanted, listeners)
+                    }
+                    Err(_) => {
+                        let back = if old.is_empty() {
+                            old_addrs
+                        } else {
+                            old.clone()
+                        };
+                        match bind_tokio(&back) {
+                            Ok(listeners) => {
+                                fail(g, first);
+                                return AcceptSet::start(g, old, listeners);
+                            }
+                            Err(e) => {
+                                fail(
+                                    g,
+                                    format!(
+                                        "{first}; and the old listener could not be restored: {e}"
+                                    ),
+                                );
+                                return AcceptSet::start(g, old, Vec::new());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    g.update_reload_status(|r| {
+        r.restarts += 1;
+        r.pending_restart.clear();
+        r.last_error = None;
+    });
+    g.refresh_health();
+    tracing::info!(
+        reason,
+        addrs = ?g.addrs(),
+        elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "gateway restarted in-process"
+    );
+    next
+}
+
+/// Runs the accept loops and timers until shutdown, then drains every connection. In-process
+/// restarts ([`Gateway::request_restart`]) are coalesced: at most one per
+/// [`super::RESTART_COOLDOWN`].
+pub async fn run(g: Gateway, listeners: Vec<TcpListener>) {
+    let wanted = g.settings().addrs.clone();
+    let mut accept = AcceptSet::start(&g, wanted, listeners);
     let shutdown = g.shutdown_token().clone();
     let timers = {
         let g = g.clone();
@@ -188,7 +322,48 @@ pub async fn run(g: Gateway, listeners: Vec<TcpListener>) {
             }
         })
     };
-    shutdown.cancelled().await;
+    let mut requests = g.take_restart_requests();
+    let mut last_restart: Option<tokio::time::Instant> = None;
+    loop {
+        let req = tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => break,
+            r = async {
+                match requests.as_mut() {
+                    Some(rx) => rx.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => r,
+        };
+        let Some(req) = req else {
+            requests = None;
+            continue;
+        };
+        let now = tokio::time::Instant::now();
+        let mut at = now + req.delay;
+        if let Some(t) = last_restart {
+            at = at.max(t + g.settings().restart_cooldown);
+        }
+        if at > now {
+            tracing::info!(
+                reason = %req.reason,
+                in_ms = (at - now).as_millis() as u64,
+                "restart scheduled"
+            );
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => break,
+                _ = tokio::time::sleep_until(at) => {}
+            }
+        }
+        // Everything asked for meanwhile is served by this one restart.
+        if let Some(rx) = requests.as_mut() {
+            while rx.try_recv().is_ok() {}
+        }
+        accept = restart(&g, accept, &req.reason).await;
+        last_restart = Some(tokio::time::Instant::now());
+    }
+    accept.stop().await;
     let _ = timers.await;
     // Every session sees the token, sends `shutdown`, drains and closes 1012.
     g.tracker().close();

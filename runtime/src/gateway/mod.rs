@@ -16,6 +16,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub mod auth;
+pub mod config_write;
 pub mod conn;
 pub mod device;
 pub mod frames;
@@ -23,6 +24,7 @@ pub mod handlers;
 pub mod http;
 pub mod logfile;
 pub mod pairing;
+pub mod reload;
 pub mod runfile;
 pub mod startup;
 pub mod state;
@@ -43,6 +45,11 @@ pub const MAX_PREAUTH_PAYLOAD_BYTES: usize = 64 * 1024;
 pub const TICK_INTERVAL_MS: u64 = 30_000;
 /// How often the health snapshot is refreshed (and pushed as a `health` event).
 pub const HEALTH_REFRESH_INTERVAL_MS: u64 = 60_000;
+/// `shutdown.restartExpectedMs` of an in-process restart: clients may reconnect after this long.
+/// The listener is back within a few milliseconds; this leaves room for a loaded machine.
+pub const RESTART_EXPECTED_MS: u64 = 500;
+/// Least time between two in-process restarts; requests in between are coalesced into one.
+pub const RESTART_COOLDOWN: Duration = Duration::from_secs(30);
 /// The OpenClaw release this gateway is wire-compatible with, reported as `server.version` (OpenClaw
 /// clients compare it with their own version and warn on a mismatch).
 pub const SERVER_VERSION: &str = "2026.9.6";
@@ -72,6 +79,27 @@ pub struct Settings {
     pub state_dir: PathBuf,
     pub log_file: Option<logfile::LogTarget>,
     pub config: Arc<ConfigState>,
+    /// The addresses the settings ask to listen on (an in-process restart moves there); empty
+    /// means "whatever listeners were handed to [`serve`]".
+    pub addrs: Vec<SocketAddr>,
+    /// Least time between in-process restarts.
+    pub restart_cooldown: Duration,
+    /// Config writes over RPC allowed per writer (`deviceId|clientIp`) per window.
+    pub config_writes_per_window: usize,
+    pub config_write_window: Duration,
+    /// `logging.*` as configured (the CLI applies them to its log output, live).
+    pub logging: Logging,
+}
+
+/// `logging.*` keys the gateway process applies.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Logging {
+    /// `logging.level`: the log file's threshold.
+    pub level: Option<String>,
+    /// `logging.consoleLevel`.
+    pub console_level: Option<String>,
+    /// `logging.consoleStyle`: `pretty` or `json`.
+    pub console_style: Option<String>,
 }
 
 impl Settings {
@@ -93,6 +121,11 @@ impl Settings {
             state_dir,
             log_file: None,
             config: Arc::new(config),
+            addrs: Vec::new(),
+            restart_cooldown: RESTART_COOLDOWN,
+            config_writes_per_window: config_write::WRITES_PER_WINDOW,
+            config_write_window: config_write::WRITE_WINDOW,
+            logging: Logging::default(),
         }
     }
 }
@@ -118,6 +151,22 @@ impl Running {
     pub async fn wait(self) {
         let _ = self.task.await;
     }
+}
+
+/// [`serve`], plus hot reload: the config file (and its includes) is watched, and config writes
+/// over RPC (`config.set`, `config.patch`, `config.apply`) are enabled.
+pub fn serve_with_reload(
+    settings: Settings,
+    listeners: Vec<TcpListener>,
+    shutdown: CancellationToken,
+    reloader: Arc<reload::Reloader>,
+) -> std::io::Result<Running> {
+    let running = serve(settings, listeners, shutdown)?;
+    running.gateway.set_reloader(reloader.clone());
+    if let Err(e) = reloader.watch(&running.gateway) {
+        tracing::warn!(error = %e, "cannot watch the config file; edits apply only after a restart");
+    }
+    Ok(running)
 }
 
 /// Serves on already-bound listeners until `shutdown` fires.

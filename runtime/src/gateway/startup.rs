@@ -32,6 +32,24 @@ pub enum StartError {
     InvalidConfig(Box<Checked>),
 }
 
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Refused { message, .. } => f.write_str(message),
+            StartError::InvalidConfig(c) => {
+                write!(f, "the config has {} error(s)", c.errors.len())?;
+                if let Some(e) = &c.read_error {
+                    write!(f, ": {e}")?;
+                }
+                for e in c.errors.iter().take(20) {
+                    write!(f, "\n  {}: {}", e.display_path(), e.message)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 impl StartError {
     fn refused(code: u8, message: impl Into<String>) -> StartError {
         StartError::Refused {
@@ -52,6 +70,9 @@ pub struct StartOptions {
     pub token: Option<String>,
     pub password: Option<String>,
     pub allow_unconfigured: bool,
+    /// Reuse this generated token when none is configured (a reload must not change the secret
+    /// connected clients were given).
+    pub runtime_token: Option<String>,
 }
 
 /// A start plan: settings, the addresses to bind, and what to tell the operator.
@@ -331,7 +352,7 @@ pub fn prepare(opts: &StartOptions, env: &dyn Env) -> Result<Prepared, StartErro
     }
     let mut runtime_token = None;
     if effective == AuthMode::Token && auth.token.is_none() {
-        let t = random_token();
+        let t = opts.runtime_token.clone().unwrap_or_else(random_token);
         auth.token = Some(t.clone());
         runtime_token = Some(t);
     }
@@ -361,6 +382,19 @@ pub fn prepare(opts: &StartOptions, env: &dyn Env) -> Result<Prepared, StartErro
     settings.handshake_timeout = Duration::from_millis(handshake_ms.max(1));
     settings.log_file = Some(log_file);
     settings.allowed_origins = allowed_origins;
+    settings.addrs = addrs.clone();
+    let text = |k: &str| {
+        settings
+            .config
+            .get(k)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    settings.logging = super::Logging {
+        level: text("logging.level"),
+        console_level: text("logging.consoleLevel"),
+        console_style: text("logging.consoleStyle"),
+    };
     Ok(Prepared {
         settings,
         addrs,

@@ -44,6 +44,10 @@ pub struct ConfigState {
     pub issues: Vec<Value>,
     pub warnings: Vec<Value>,
     pub included: Vec<PathBuf>,
+    /// The typed config (valid files only): what reloads diff.
+    pub typed: Option<Arc<crate::config::Config>>,
+    /// The file watcher's hash over the main file and its includes.
+    pub content_hash: Option<String>,
 }
 
 /// Replaced by `config.get` for every secret value.
@@ -103,6 +107,8 @@ impl ConfigState {
             issues: c.errors.iter().map(issue).collect(),
             warnings: c.warnings.iter().map(issue).collect(),
             included: c.included.clone(),
+            typed: c.config.clone().map(Arc::new),
+            content_hash: crate::config::watch::content_hash(c),
         }
     }
 
@@ -249,9 +255,44 @@ pub struct Gateway {
     inner: Arc<Inner>,
 }
 
+/// What hot reload has done and left to do, for `health` and `status`.
+#[derive(Debug, Clone, Default)]
+pub struct ReloadStatus {
+    /// Changed paths that need a restart not done yet (reload mode `hot` or `off`, or a failed
+    /// restart).
+    pub pending_restart: Vec<String>,
+    /// Why the last change was not applied (broken file, refused settings, failed rebind).
+    pub last_error: Option<String>,
+    /// The file on disk when it is not the running config (it failed to validate): what
+    /// `config.get` reports, with its issues.
+    pub file: Option<Arc<ConfigState>>,
+    /// Epoch ms of the last applied change.
+    pub last_applied_ms: Option<u64>,
+    /// In-process restarts so far.
+    pub restarts: u64,
+}
+
+/// Why an in-process restart was asked for.
+#[derive(Debug, Clone)]
+pub struct RestartRequest {
+    pub reason: String,
+    /// Wait this long before restarting (config.apply's `restartDelayMs`).
+    pub delay: std::time::Duration,
+}
+
 #[derive(Debug)]
 struct Inner {
-    settings: Settings,
+    settings: RwLock<Arc<Settings>>,
+    settings_tx: tokio::sync::watch::Sender<Arc<Settings>>,
+    /// Cancelled to end every session of the current listener generation (in-process restart);
+    /// a child of `shutdown`.
+    generation: Mutex<CancellationToken>,
+    restart_tx: tokio::sync::mpsc::UnboundedSender<RestartRequest>,
+    restart_rx: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<RestartRequest>>>,
+    reload: Mutex<ReloadStatus>,
+    addrs: Mutex<Vec<std::net::SocketAddr>>,
+    reloader: std::sync::OnceLock<Arc<super::reload::Reloader>>,
+    write_limiter: super::config_write::WriteLimiter,
     config: RwLock<Arc<super::ConfigState>>,
     started: std::time::Instant,
     started_ms: u64,
@@ -281,9 +322,21 @@ impl Gateway {
         let admission = Arc::new(Semaphore::new(settings.admission_limit));
         let instance_id = uuid::Uuid::new_v4().to_string();
         let started_ms = now_ms();
+        let settings = Arc::new(settings);
+        let (settings_tx, _) = tokio::sync::watch::channel(settings.clone());
+        let (restart_tx, restart_rx) = tokio::sync::mpsc::unbounded_channel();
+        let generation = shutdown.child_token();
         let g = Gateway {
             inner: Arc::new(Inner {
-                settings,
+                settings: RwLock::new(settings),
+                settings_tx,
+                generation: Mutex::new(generation),
+                restart_tx,
+                restart_rx: Mutex::new(Some(restart_rx)),
+                reload: Mutex::new(ReloadStatus::default()),
+                addrs: Mutex::new(Vec::new()),
+                reloader: std::sync::OnceLock::new(),
+                write_limiter: Default::default(),
                 config: RwLock::new(config),
                 started: std::time::Instant::now(),
                 started_ms,
@@ -307,8 +360,109 @@ impl Gateway {
         g
     }
 
-    pub fn settings(&self) -> &Settings {
-        &self.inner.settings
+    /// The settings in force (replaced as a whole by hot reload).
+    pub fn settings(&self) -> Arc<Settings> {
+        match self.inner.settings.read() {
+            Ok(s) => s.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Follows the settings in force (the CLI uses it to switch log levels live).
+    pub fn subscribe_settings(&self) -> tokio::sync::watch::Receiver<Arc<Settings>> {
+        self.inner.settings_tx.subscribe()
+    }
+
+    /// Puts new settings and their config in force: new connections and requests see them at
+    /// once; connected sessions keep what they negotiated.
+    pub fn apply_settings(&self, settings: Settings) {
+        let settings = Arc::new(settings);
+        self.inner.limiter.set_limit(settings.auth.rate_limit);
+        match self.inner.config.write() {
+            Ok(mut c) => *c = settings.config.clone(),
+            Err(p) => *p.into_inner() = settings.config.clone(),
+        }
+        match self.inner.settings.write() {
+            Ok(mut s) => *s = settings.clone(),
+            Err(p) => *p.into_inner() = settings.clone(),
+        }
+        self.inner.settings_tx.send_replace(settings);
+    }
+
+    /// The token that ends every session of the current listener generation.
+    pub fn generation_token(&self) -> CancellationToken {
+        match self.inner.generation.lock() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Ends every current session (they get `shutdown` with `restartExpectedMs`, then close 1012)
+    /// and starts a new generation for the connections that follow.
+    pub fn end_generation(&self) {
+        let fresh = self.inner.shutdown.child_token();
+        let old = match self.inner.generation.lock() {
+            Ok(mut g) => std::mem::replace(&mut *g, fresh),
+            Err(p) => std::mem::replace(&mut *p.into_inner(), fresh),
+        };
+        old.cancel();
+    }
+
+    /// Asks for an in-process restart (coalesced and rate-limited by the server loop).
+    pub fn request_restart(&self, reason: impl Into<String>, delay: std::time::Duration) {
+        let _ = self.inner.restart_tx.send(RestartRequest {
+            reason: reason.into(),
+            delay,
+        });
+    }
+
+    /// The restart request queue; taken once, by the server loop.
+    pub fn take_restart_requests(
+        &self,
+    ) -> Option<tokio::sync::mpsc::UnboundedReceiver<RestartRequest>> {
+        self.inner.restart_rx.lock().ok().and_then(|mut r| r.take())
+    }
+
+    pub fn reload_status(&self) -> ReloadStatus {
+        match self.inner.reload.lock() {
+            Ok(r) => r.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    pub fn update_reload_status(&self, f: impl FnOnce(&mut ReloadStatus)) {
+        match self.inner.reload.lock() {
+            Ok(mut r) => f(&mut r),
+            Err(p) => f(&mut p.into_inner()),
+        }
+    }
+
+    /// Hot reload and config writes (set once by `serve_with_reload`).
+    pub fn set_reloader(&self, r: Arc<super::reload::Reloader>) {
+        let _ = self.inner.reloader.set(r);
+    }
+
+    pub fn reloader(&self) -> Option<&Arc<super::reload::Reloader>> {
+        self.inner.reloader.get()
+    }
+
+    pub fn write_limiter(&self) -> &super::config_write::WriteLimiter {
+        &self.inner.write_limiter
+    }
+
+    /// The addresses the gateway listens on now.
+    pub fn addrs(&self) -> Vec<std::net::SocketAddr> {
+        self.inner
+            .addrs
+            .lock()
+            .map(|a| a.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn set_addrs(&self, addrs: Vec<std::net::SocketAddr>) {
+        if let Ok(mut a) = self.inner.addrs.lock() {
+            *a = addrs;
+        }
     }
 
     pub fn config(&self) -> Arc<ConfigState> {
@@ -502,10 +656,10 @@ impl Gateway {
     pub fn refresh_health(&self) -> Arc<Value> {
         let started = std::time::Instant::now();
         let config = self.config();
+        let settings = self.settings();
         let mut agents = agent_summaries(&config);
         let store = |id: &str| {
-            self.inner
-                .settings
+            settings
                 .state_dir
                 .join("agents")
                 .join(id)
@@ -525,7 +679,7 @@ impl Gateway {
             "ts": now_ms(),
             "durationMs": 0,
             "plugins": { "loaded": [], "errors": [], "unavailable": [] },
-            "configReload": { "hotReloadStatus": "active" },
+            "configReload": self.config_reload_summary(&settings),
             "channels": {},
             "channelOrder": [],
             "channelLabels": {},
@@ -550,6 +704,38 @@ impl Gateway {
         }
         self.inner.health_version.fetch_add(1, Ordering::Relaxed);
         snapshot
+    }
+
+    /// `health.configReload`: the reload mode, and whatever a reload left undone.
+    fn config_reload_summary(&self, settings: &Settings) -> Value {
+        let r = self.reload_status();
+        let mode = settings
+            .config
+            .get("gateway.reload.mode")
+            .and_then(Value::as_str)
+            .unwrap_or("hybrid")
+            .to_string();
+        let status = if mode == "off" { "disabled" } else { "active" };
+        let mut v = json!({
+            "hotReloadStatus": status,
+            "mode": mode,
+            "configHash": settings.config.hash,
+            "pendingRestart": r.pending_restart,
+            "restarts": r.restarts,
+        });
+        if let Some(m) = v.as_object_mut() {
+            if let Some(e) = &r.last_error {
+                m.insert("lastError".into(), json!(e));
+            }
+            if let Some(f) = &r.file {
+                m.insert("fileValid".into(), json!(f.valid));
+                m.insert("fileIssues".into(), json!(f.issues));
+            }
+            if let Some(t) = r.last_applied_ms {
+                m.insert("lastAppliedAt".into(), json!(t));
+            }
+        }
+        v
     }
 
     /// Refreshes health and pushes it to every client.
