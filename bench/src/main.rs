@@ -1,13 +1,15 @@
-//! `openclaw-bench`: start-up, memory, handshake and request throughput/latency of the openclaw
-//! gateway, measured against a gateway this tool starts itself (throwaway HOME, loopback only,
-//! stopped with SIGTERM at the end), compared with OpenClaw 2026.9.6's published figures.
+//! `openclaw-bench`: start-up, memory, handshake, request throughput/latency and hot reload of the
+//! openclaw gateway, measured against gateways this tool starts itself (throwaway HOME, loopback
+//! only, stopped with SIGTERM at the end), compared with OpenClaw 2026.9.6's published figures.
 //!
 //! Output: progress on stderr; on stdout a human table, one JSON line per metric and, with
 //! `--markdown`, a comparison table for BENCHMARKS.md.
 
 mod gateway;
 mod load;
+mod reload;
 mod report;
+mod sha256;
 mod stats;
 mod ws;
 
@@ -32,6 +34,9 @@ enum Suite {
     Handshake,
     /// Request throughput and latency (closed loop, windows, bursts).
     Load,
+    /// Config save → `config.changed` (per debounce) and SIGUSR1 in-process restart → new
+    /// handshake (not in the default set; see scripts/bench-reload.sh).
+    Reload,
 }
 
 /// Benchmarks of the openclaw gateway (see bench/RESULTS.md and BENCHMARKS.md).
@@ -70,6 +75,16 @@ struct Args {
     /// Requests per closed-loop run.
     #[arg(long, default_value_t = 2_000)]
     closed_requests: usize,
+    /// Config edits measured per debounce setting (reload suite).
+    #[arg(long, default_value_t = 40)]
+    reload_edits: usize,
+    /// `gateway.reload.debounceMs` values to measure after the default (300 ms), set in the file
+    /// in this order (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "0,50")]
+    reload_debounce_ms: Vec<u64>,
+    /// SIGUSR1 restarts measured, each on a fresh gateway (restarts have a 30 s cooldown).
+    #[arg(long, default_value_t = 15)]
+    restart_samples: usize,
     /// Methods to load (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "health,last-heartbeat")]
     methods: Vec<String>,
@@ -261,6 +276,16 @@ fn main() -> ExitCode {
     if wants_server && let Err(e) = with_server(&args, &mut rep, timeout) {
         eprintln!("openclaw-bench: {e}");
         failed = true;
+    }
+    if args.only.contains(&Suite::Reload) {
+        if let Err(e) = reload::save_to_applied(&args, &mut rep) {
+            rep.fail(format!("reload: {e}"));
+        }
+        if args.restart_samples > 0
+            && let Err(e) = reload::in_process_restart(&args, &mut rep)
+        {
+            rep.fail(format!("restart: {e}"));
+        }
     }
     failed |= rep.failed;
     rep.finish(args.markdown);

@@ -372,6 +372,61 @@ impl Report {
                 None,
             ));
         }
+        // Hot reload: save → config.changed, per debounce (default first).
+        let mut reloads: Vec<&Value> = self
+            .metrics
+            .iter()
+            .filter(|m| {
+                m["metric"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with("reload.save_to_applied."))
+            })
+            .collect();
+        reloads.sort_by_key(|m| m["debounce_source"] != "default");
+        for v in reloads {
+            let d = f(v, "debounce_ms");
+            let default = v["debounce_source"] == "default";
+            let (med, p99, target) = (f(v, "median_ms"), f(v, "p99_ms"), f(v, "target_ms"));
+            rows.push(format!(
+                "| config save → `config.changed`, debounce {} ms{} (median / p99 of {}) | {} / {} ms (debounce + {} / + {}) | {} | | ≤ {} ms | {} |",
+                num(d),
+                if default { " (default)" } else { "" },
+                v["edits"],
+                num(med),
+                num(p99),
+                num(med - d),
+                num(p99 - d),
+                if default {
+                    "~500 ms (300 ms debounce + 200 ms write-finish wait; O5.5, approximate)"
+                } else {
+                    "–"
+                },
+                num(target),
+                check(med <= target),
+            ));
+        }
+        if let Some(v) = self.get("restart.sigusr1") {
+            rows.push(lower(
+                &format!(
+                    "SIGUSR1 restart: `shutdown` → new `hello-ok` (median of {})",
+                    v["samples"]
+                ),
+                f(v, "shutdown_to_hello_ok_median_ms"),
+                "ms",
+                1700.0,
+                "~1 700 ms (ready again; O5.5)",
+                Some(50.0),
+            ));
+            rows.push(format!(
+                "| SIGUSR1 restart: `shutdown` → new `hello-ok` p99 | {} ms | | | | |",
+                num(f(v, "shutdown_to_hello_ok_p99_ms"))
+            ));
+            rows.push(format!(
+                "| SIGUSR1 restart: `shutdown` → TCP port accepting (median / p99) | {} / {} ms | | | | |",
+                num(f(v, "shutdown_to_port_median_ms")),
+                num(f(v, "shutdown_to_port_p99_ms"))
+            ));
+        }
         // Throughput: ratio = ours / theirs. (metric, label, theirs req/s, theirs text, target)
         let loads: &[(&str, &str, f64, &str, Option<f64>)] = &[
             (

@@ -97,6 +97,18 @@ pub fn wait_quiet(max_pct: f64, max_wait: std::time::Duration) -> (f64, std::tim
     }
 }
 
+/// Has the process installed a handler for signal `signo` (`SigCgt` in `/proc/<pid>/status`)?
+/// A signal sent before that would take its default action (SIGUSR1: terminate).
+pub fn catches_signal(pid: u32, signo: u32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("SigCgt:"))?;
+            u64::from_str_radix(line.split_whitespace().nth(1)?, 16).ok()
+        })
+        .is_some_and(|mask| (1..=64).contains(&signo) && mask & (1u64 << (signo - 1)) != 0)
+}
+
 /// Number of threads of a process.
 pub fn thread_count(pid: u32) -> usize {
     fs::read_dir(format!("/proc/{pid}/task"))

@@ -260,6 +260,17 @@ impl Conn {
     pub async fn open(addr: SocketAddr, token: &str) -> io::Result<(Conn, HandshakeTimes)> {
         let t0 = Instant::now();
         let stream = TcpStream::connect(addr).await?;
+        Conn::handshake(stream, addr, token, t0).await
+    }
+
+    /// The handshake on a TCP connection opened at `t0` (upgrade, `connect.challenge`,
+    /// `connect` → `hello-ok`); the times are measured from `t0`.
+    pub async fn handshake(
+        stream: TcpStream,
+        addr: SocketAddr,
+        token: &str,
+        t0: Instant,
+    ) -> io::Result<(Conn, HandshakeTimes)> {
         stream.set_nodelay(true)?;
         let tcp_ns = ns(t0);
         let mut c = Conn::new(stream);
@@ -366,8 +377,8 @@ impl Conn {
     }
 
     /// The next complete data or close frame (pings answered, fragments joined); slow path,
-    /// used only during the handshake.
-    async fn next_frame(&mut self) -> io::Result<(u8, Vec<u8>)> {
+    /// for the handshake and for waiting on events.
+    pub async fn next_frame(&mut self) -> io::Result<(u8, Vec<u8>)> {
         let mut partial: Option<(u8, Vec<u8>)> = None;
         loop {
             while let Some((f, total)) = parse_frame(&self.rbuf[self.rstart..self.rend])? {
