@@ -108,7 +108,7 @@ pub fn run(ctx: &mut Ctx<'_>, args: GatewayRunArgs) -> u8 {
 
     // One worker thread by default: the gateway is I/O-bound (a request costs 1–30 µs of CPU), and
     // with a second worker most connects and replies pay a cross-thread wake-up (handshake p50
-    // 0.23 ms with two workers, 0.13 ms with one; see BENCHMARKS.md). File reads and other
+    // 0.21–0.27 ms with two workers, 0.19–0.22 ms with one; see BENCHMARKS.md). File reads and other
     // blocking work still go to tokio's blocking pool. TOKIO_WORKER_THREADS=N overrides this.
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     if ctx.env.var("TOKIO_WORKER_THREADS").is_none() {
