@@ -167,8 +167,17 @@ async fn send(ws: &mut Ws, v: Value) {
     ws.send(Message::text(v.to_string())).await.expect("send");
 }
 
-/// Connects with `token`; returns the socket and the connect response.
+/// Connects with `token` and the admin scope; returns the socket and the connect response.
 async fn connect(port: u16, token: &str, origin: Option<&str>) -> (Ws, Value) {
+    connect_with_scopes(port, token, origin, &["operator.admin"]).await
+}
+
+async fn connect_with_scopes(
+    port: u16,
+    token: &str,
+    origin: Option<&str>,
+    scopes: &[&str],
+) -> (Ws, Value) {
     let mut ws = open(port, origin).await.expect("open");
     let challenge = next(&mut ws).await.expect("challenge");
     assert_eq!(challenge["event"], "connect.challenge");
@@ -179,7 +188,7 @@ async fn connect(port: u16, token: &str, origin: Option<&str>) -> (Ws, Value) {
             "params": {
                 "minProtocol": 4, "maxProtocol": 4,
                 "client": { "id": "test", "version": "1", "platform": "linux", "mode": "backend" },
-                "role": "operator", "scopes": ["operator.admin"], "auth": { "token": token },
+                "role": "operator", "scopes": scopes, "auth": { "token": token },
             }
         }),
     )
@@ -807,27 +816,8 @@ async fn config_apply_restarts_when_the_change_needs_it() {
 async fn config_set_needs_admin_scope() {
     let port = free_port();
     let h = Harness::start("rpc-scope", &config_text(port, "tok", "")).await;
-    let mut ws = open(port, None).await.expect("open");
-    let _ = next(&mut ws).await.expect("challenge");
-    send(
-        &mut ws,
-        json!({
-            "type": "req", "id": "c1", "method": "connect",
-            "params": {
-                "minProtocol": 4, "maxProtocol": 4,
-                "client": { "id": "test", "version": "1", "platform": "linux", "mode": "backend" },
-                "role": "operator", "scopes": ["operator.read"], "auth": { "token": "tok" },
-            }
-        }),
-    )
-    .await;
-    loop {
-        let f = next(&mut ws).await.expect("hello");
-        if f["type"] == "res" {
-            assert_eq!(f["ok"], true);
-            break;
-        }
-    }
+    let (mut ws, hello) = connect_with_scopes(port, "tok", None, &["operator.read"]).await;
+    assert_eq!(hello["ok"], true, "{hello}");
     let r = call(
         &mut ws,
         "s",

@@ -243,8 +243,9 @@ mod edit {
     use runtime::config::diagnostics::display_name;
     use runtime::config::diff::{Change, Diff};
     use runtime::config::edit::{self as ed, EditError, EditErrorKind};
-    use runtime::config::reload::{ReloadClass, reload_class};
+    use runtime::config::reload::reload_class;
     use runtime::config::{Config, ReadError, load, paths, write};
+    use runtime::gateway::reload::Plan;
     use runtime::gateway::runfile;
     use serde_json::{Value, json};
 
@@ -265,36 +266,6 @@ mod edit {
             patch: Value,
             replace_paths: Vec<String>,
         },
-    }
-
-    /// Changed paths by what applying them takes.
-    #[derive(Debug, Default)]
-    struct Plan {
-        hot: Vec<String>,
-        none: Vec<String>,
-        restart: Vec<String>,
-    }
-
-    impl Plan {
-        fn new(changes: Vec<Change>) -> Plan {
-            let mut p = Plan::default();
-            for c in changes {
-                match c.reload {
-                    ReloadClass::None => p.none.push(c.path),
-                    ReloadClass::Hot(_) => p.hot.push(c.path),
-                    ReloadClass::Restart => p.restart.push(c.path),
-                }
-            }
-            for v in [&mut p.hot, &mut p.none, &mut p.restart] {
-                v.sort();
-                v.dedup();
-            }
-            p
-        }
-
-        fn json(&self) -> Value {
-            json!({ "hot": self.hot, "none": self.none, "restart": self.restart })
-        }
     }
 
     /// A gateway that is running now.
@@ -357,22 +328,11 @@ mod edit {
                 EXIT_USAGE,
                 format!(
                     "The patch in {where_} must be a JSON5 object (a merge patch such as {{gateway: {{port: 19001}}}}), not {}",
-                    type_name(&patch)
+                    ed::json_type(&patch)
                 ),
             ));
         }
         Ok(patch)
-    }
-
-    fn type_name(v: &Value) -> &'static str {
-        match v {
-            Value::Null => "null",
-            Value::Bool(_) => "a boolean",
-            Value::Number(_) => "a number",
-            Value::String(_) => "a string",
-            Value::Array(_) => "a list",
-            Value::Object(_) => "an object",
-        }
     }
 
     fn exit_code(e: &EditError) -> u8 {
@@ -571,7 +531,12 @@ mod edit {
                 })
                 .collect(),
         };
-        let plan = Plan::new(changes);
+        // The gateway's own classification (including its rule that a token or password change
+        // with a new auth mode needs a restart), so the CLI never predicts something else.
+        let auth_mode_changed = old_config
+            .as_ref()
+            .is_some_and(|old| old.gateway.auth.mode != new_config.gateway.auth.mode);
+        let plan = Plan::from_changes(changes, auth_mode_changed);
         let mode = new_config
             .gateway
             .reload
@@ -715,7 +680,7 @@ mod edit {
             "ok": true,
             "path": path.display().to_string(),
             "changedPaths": changed,
-            "plan": plan.json(),
+            "plan": plan.to_json(),
             "reloadMode": if mode.is_empty() { Value::Null } else { json!(mode) },
             "gatewayRunning": running.is_some_and(|r| r.other_config.is_none()),
             "dryRun": flags.dry_run,

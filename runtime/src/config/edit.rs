@@ -662,7 +662,8 @@ fn normalize(v: &Value) -> Value {
     Spanned::from_json(v, jsonspan::Span::default()).to_json()
 }
 
-fn json_type(v: &Value) -> &'static str {
+/// "a number", "an object", …: a value's JSON type, worded for messages.
+pub fn json_type(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

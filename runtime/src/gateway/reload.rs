@@ -17,7 +17,6 @@
 //! problems are logged (one line each, with file:line:column) and shown in `health` and
 //! `config.get`, and no connection is touched.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -88,10 +87,6 @@ impl Plan {
             v.dedup();
         }
         plan
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.hot.is_empty() && self.none.is_empty() && self.restart.is_empty()
     }
 
     /// `hot [logging.level], restart [gateway.port]` (empty classes left out).
@@ -379,11 +374,6 @@ impl Reloader {
         });
         Ok(())
     }
-
-    /// The config file path the gateway runs from.
-    pub fn config_path(g: &Gateway) -> PathBuf {
-        g.config().path.clone()
-    }
 }
 
 /// `gateway.reload.debounceMs` (default 300).
@@ -454,7 +444,7 @@ mod tests {
 
     #[test]
     fn unknown_modes_mean_hybrid() {
-        let mut c = ConfigState::missing(PathBuf::from("/x"));
+        let mut c = ConfigState::missing(std::path::PathBuf::from("/x"));
         assert_eq!(Mode::of(&c), Mode::Hybrid);
         c.parsed = json!({ "gateway": { "reload": { "mode": "hot" } } });
         assert_eq!(Mode::of(&c), Mode::Hot);
