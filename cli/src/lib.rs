@@ -55,6 +55,22 @@ pub enum Command {
     Health(HealthArgs),
     /// Summary of the running gateway (reachability, version, uptime, connections).
     Status(StatusArgs),
+    /// Show the gateway's log: over RPC from the running gateway, or from the log file.
+    Logs(cmd::logs::LogsArgs),
+    /// Check the config, state directory, port, auth and service for problems; --fix repairs them.
+    Doctor(cmd::doctor::DoctorArgs),
+    /// Create the state directory, a config with a generated token, and the workspace.
+    Setup(cmd::setup::SetupArgs),
+    /// Inspect secrets in the config.
+    Secrets {
+        #[command(subcommand)]
+        command: cmd::secrets::SecretsCommand,
+    },
+    /// Audit the gateway's security posture.
+    Security {
+        #[command(subcommand)]
+        command: cmd::security::SecurityCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -65,6 +81,16 @@ pub enum GatewayCommand {
     Call(CallArgs),
     /// Show where the gateway should be, whether it is listening, and probe it over RPC.
     Status(GatewayStatusArgs),
+    /// Install the gateway as a user service (systemd user unit, or a LaunchAgent on macOS).
+    Install(cmd::service::InstallArgs),
+    /// Stop and remove the installed user service.
+    Uninstall(cmd::service::ServiceArgs),
+    /// Start the installed user service.
+    Start(cmd::service::ServiceArgs),
+    /// Stop the installed user service.
+    Stop(cmd::service::ServiceArgs),
+    /// Restart the installed user service.
+    Restart(cmd::service::ServiceArgs),
 }
 
 /// Flags of `openclaw gateway [run]`.
@@ -301,9 +327,19 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write, env: &dyn Env) ->
             Some(GatewayCommand::Run(args)) => cmd::gateway::run(&mut ctx, args),
             Some(GatewayCommand::Call(args)) => cmd::rpc::call(&mut ctx, args),
             Some(GatewayCommand::Status(args)) => cmd::rpc::gateway_status(&mut ctx, args),
+            Some(GatewayCommand::Install(args)) => cmd::service::install(&mut ctx, args),
+            Some(GatewayCommand::Uninstall(args)) => cmd::service::uninstall(&mut ctx, args),
+            Some(GatewayCommand::Start(args)) => cmd::service::start(&mut ctx, args),
+            Some(GatewayCommand::Stop(args)) => cmd::service::stop(&mut ctx, args),
+            Some(GatewayCommand::Restart(args)) => cmd::service::restart(&mut ctx, args),
         },
         Command::Health(args) => cmd::rpc::health(&mut ctx, args),
         Command::Status(args) => cmd::rpc::status(&mut ctx, args),
+        Command::Logs(args) => cmd::logs::run(&mut ctx, args),
+        Command::Doctor(args) => cmd::doctor::run(&mut ctx, args),
+        Command::Setup(args) => cmd::setup::run(&mut ctx, args),
+        Command::Secrets { command } => cmd::secrets::run(&mut ctx, command),
+        Command::Security { command } => cmd::security::run(&mut ctx, command),
     };
     let _ = ctx.out.flush();
     let _ = ctx.err.flush();

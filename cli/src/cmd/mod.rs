@@ -1,3 +1,9 @@
 pub mod config;
+pub mod doctor;
 pub mod gateway;
+pub mod logs;
 pub mod rpc;
+pub mod secrets;
+pub mod security;
+pub mod service;
+pub mod setup;

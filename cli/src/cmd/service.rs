@@ -1,0 +1,35 @@
+//! `openclaw gateway install | uninstall | start | stop | restart`.
+use crate::Ctx;
+
+/// Flags of `openclaw gateway install`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct InstallArgs {}
+
+/// Flags of the other service verbs.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServiceArgs {}
+
+pub fn install(ctx: &mut Ctx<'_>, _args: InstallArgs) -> u8 {
+    let _ = writeln!(ctx.err, "not built yet");
+    1
+}
+
+pub fn uninstall(ctx: &mut Ctx<'_>, _args: ServiceArgs) -> u8 {
+    let _ = writeln!(ctx.err, "not built yet");
+    1
+}
+
+pub fn start(ctx: &mut Ctx<'_>, _args: ServiceArgs) -> u8 {
+    let _ = writeln!(ctx.err, "not built yet");
+    1
+}
+
+pub fn stop(ctx: &mut Ctx<'_>, _args: ServiceArgs) -> u8 {
+    let _ = writeln!(ctx.err, "not built yet");
+    1
+}
+
+pub fn restart(ctx: &mut Ctx<'_>, _args: ServiceArgs) -> u8 {
+    let _ = writeln!(ctx.err, "not built yet");
+    1
+}
