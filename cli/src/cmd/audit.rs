@@ -1,0 +1,1 @@
+//! Checks shared by doctor, security audit and secrets audit (in progress).
