@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 pub mod diagnostics;
 pub mod diff;
-pub mod edit;
 pub mod dotenv;
+pub mod edit;
 pub mod load;
 pub mod migrate;
 pub mod paths;
