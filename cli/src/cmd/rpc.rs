@@ -15,11 +15,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use runtime::config::paths;
+use runtime::gateway::logfile::LogTarget;
 use runtime::gateway::runfile::{self, RunInfo};
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::client::{self, Auth, ClientError, Endpoint, Outcome, raw};
+use crate::cmd::service;
 use crate::{CallArgs, ClientArgs, Ctx, GatewayStatusArgs, HealthArgs, StatusArgs};
 
 const DEFAULT_PORT: u16 = 18789;
@@ -166,6 +168,15 @@ fn resolve_port(ctx: &Ctx<'_>, local: &Local) -> Result<(u16, PortSource), Strin
                 )
             }),
     }
+}
+
+/// The port a gateway of this profile is configured to use (the run file ignored): the one
+/// `gateway install` writes into the service. `OPENCLAW_GATEWAY_PORT` > `--dev` 19001 >
+/// `gateway.port` > 18789.
+pub(crate) fn configured_port(ctx: &Ctx<'_>) -> Result<u16, String> {
+    let mut local = Local::load(ctx)?;
+    local.run = None;
+    resolve_port(ctx, &local).map(|(p, _)| p)
 }
 
 /// The host a local gateway answers on: loopback, unless the running gateway listens elsewhere only.
@@ -642,18 +653,39 @@ fn status_lines(ctx: &Ctx<'_>, target: &Target, o: &Outcome) -> Vec<String> {
 // gateway status
 
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 struct GatewayStatusOut {
+    cli: CliOut,
+    log_file: String,
+    service: Value,
     config: ConfigOut,
     gateway: GatewayOut,
     port: PortOut,
+    /// The gateway process of this profile, from its run file.
     runtime: RuntimeOut,
     #[serde(skip_serializing_if = "Option::is_none")]
     rpc: Option<RpcOut>,
+    /// The last error the service logged, when it runs but its port is closed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_error: Option<LastError>,
+    extra_services: Vec<service::ExtraService>,
+    /// Other gateways on this host that accept connections.
+    other_gateways: Vec<OtherGateway>,
+    warnings: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct CliOut {
+    version: &'static str,
+    entrypoint: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
 struct ConfigOut {
     cli: ConfigCliOut,
+    /// The config the installed service reads (absent when none is installed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    daemon: Option<ConfigCliOut>,
 }
 
 #[derive(Debug, Serialize)]
@@ -671,6 +703,25 @@ struct GatewayOut {
     port: u16,
     port_source: &'static str,
     probe_url: String,
+    derived_ports: DerivedPorts,
+}
+
+/// Ports OpenClaw derives from the gateway port G (`src/config/port-defaults.ts`).
+#[derive(Debug, Clone, Copy, Serialize)]
+struct DerivedPorts {
+    /// Browser control: G+2, else 18791.
+    browser: u16,
+    /// Canvas host: G+4, else 18793.
+    canvas: u16,
+}
+
+impl DerivedPorts {
+    fn of(port: u16) -> DerivedPorts {
+        DerivedPorts {
+            browser: port.checked_add(2).unwrap_or(18791),
+            canvas: port.checked_add(4).unwrap_or(18793),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -725,6 +776,25 @@ struct RpcOut {
     code: Option<String>,
 }
 
+#[derive(Debug, Serialize)]
+struct LastError {
+    /// `log file` or `journal`.
+    source: &'static str,
+    line: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OtherGateway {
+    /// Where it was found: `run file` or `service`.
+    source: &'static str,
+    /// The state directory or service file that names it.
+    origin: String,
+    port: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pid: Option<u32>,
+}
+
 /// The host the gateway binds (the run file's first address, else what the bind mode means).
 fn bind_host(local: &Local, bind: &str, port: u16) -> Option<String> {
     let addrs: Vec<SocketAddr> = match &local.run {
@@ -752,6 +822,15 @@ fn listening(endpoint: &Endpoint, limit: Duration) -> Option<SocketAddr> {
         .find(|a| std::net::TcpStream::connect_timeout(a, limit).is_ok())
 }
 
+/// Something accepts TCP connections on the loopback `port`.
+fn loopback_answers(port: u16) -> bool {
+    let v4 = SocketAddr::from(([127, 0, 0, 1], port));
+    let v6 = SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, port));
+    [v4, v6]
+        .iter()
+        .any(|a| std::net::TcpStream::connect_timeout(a, Duration::from_millis(300)).is_ok())
+}
+
 fn listeners(port: u16) -> Vec<ListenerOut> {
     runtime::gateway::startup::pids_listening_on(port)
         .into_iter()
@@ -777,6 +856,125 @@ fn listeners(port: u16) -> Vec<ListenerOut> {
             }
         })
         .collect()
+}
+
+/// The log file the gateway of this profile writes: the running gateway's, else `logging.file`,
+/// else today's default file.
+fn log_file(ctx: &Ctx<'_>, local: &Local) -> PathBuf {
+    if let Some(r) = &local.run
+        && !r.log_file.is_empty()
+    {
+        return PathBuf::from(&r.log_file);
+    }
+    match local.config_str("/logging/file") {
+        Some(f) => paths::expand_user(&f, paths::home(ctx.env).as_deref(), &ctx.cwd),
+        None => LogTarget::default_for(ctx.profile.effective().ok().flatten()).current_path(),
+    }
+}
+
+/// Is a JSON log line at error level (this gateway's `level`, or OpenClaw's `_meta.logLevelName`).
+fn error_level(v: &Value) -> bool {
+    let level = v
+        .get("level")
+        .and_then(Value::as_str)
+        .or_else(|| v.pointer("/_meta/logLevelName").and_then(Value::as_str))
+        .unwrap_or("");
+    level.eq_ignore_ascii_case("error") || level.eq_ignore_ascii_case("fatal")
+}
+
+/// The last error-level line of a JSON-lines log file (its last 256 KiB), as `time message`.
+fn last_error_in_log(path: &Path) -> Option<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    let start = len.saturating_sub(256 * 1024);
+    f.seek(SeekFrom::Start(start)).ok()?;
+    let mut buf = Vec::new();
+    f.read_to_end(&mut buf).ok()?;
+    let text = String::from_utf8_lossy(&buf);
+    text.lines().rev().find_map(|line| {
+        let v: Value = serde_json::from_str(line).ok()?;
+        if !error_level(&v) {
+            return None;
+        }
+        let message = v
+            .get("message")
+            .or_else(|| v.pointer("/fields/message"))
+            .or_else(|| v.get("0"))
+            .map(|m| m.as_str().map_or_else(|| m.to_string(), str::to_string))
+            .unwrap_or_else(|| line.to_string());
+        let time = v.get("time").and_then(Value::as_str).unwrap_or("");
+        Some(format!("{time} {message}").trim().to_string())
+    })
+}
+
+/// Gateways of other profiles (their run files under HOME) and of other installed services that
+/// accept connections.
+fn other_gateways(
+    ctx: &Ctx<'_>,
+    own_state: Option<&Path>,
+    own_port: u16,
+    extra: &[service::ExtraService],
+) -> Vec<OtherGateway> {
+    let mut found: Vec<OtherGateway> = Vec::new();
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for base in [
+        paths::home(ctx.env),
+        ctx.env.var("OPENCLAW_HOME").map(PathBuf::from),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if let Ok(entries) = std::fs::read_dir(&base) {
+            let mut ds: Vec<PathBuf> = entries
+                .filter_map(Result::ok)
+                .filter(|e| {
+                    let n = e.file_name();
+                    let n = n.to_string_lossy();
+                    n == ".openclaw" || n.starts_with(".openclaw-")
+                })
+                .map(|e| e.path())
+                .collect();
+            ds.sort();
+            dirs.extend(ds);
+        }
+    }
+    for dir in dirs {
+        if own_state.is_some_and(|s| s == dir) {
+            continue;
+        }
+        let Some(r) = runfile::read(&dir) else {
+            continue;
+        };
+        if r.port == own_port || !pid_alive(r.pid) || !loopback_answers(r.port) {
+            continue;
+        }
+        found.push(OtherGateway {
+            source: "run file",
+            origin: dir.display().to_string(),
+            port: r.port,
+            pid: Some(r.pid),
+        });
+    }
+    for e in extra {
+        let Some(port) = e.port else { continue };
+        if port == own_port || found.iter().any(|g| g.port == port) || !loopback_answers(port) {
+            continue;
+        }
+        found.push(OtherGateway {
+            source: "service",
+            origin: e.path.clone(),
+            port,
+            pid: None,
+        });
+    }
+    found
+}
+
+/// `--deep` of `gateway status`. The flag belongs in `GatewayStatusArgs` (cli/src/lib.rs); until
+/// it is there, the deep scan runs only through this switch.
+fn deep_scan(_args: &GatewayStatusArgs) -> bool {
+    false
 }
 
 pub fn gateway_status(ctx: &mut Ctx<'_>, args: GatewayStatusArgs) -> u8 {
@@ -854,13 +1052,107 @@ pub fn gateway_status(ctx: &mut Ctx<'_>, args: GatewayStatusArgs) -> u8 {
             },
         }
     });
+    let log_path = log_file(ctx, &local);
+    let inspection = service::inspect(ctx, deep_scan(&args));
+    let (service_json, daemon, extra, mut warnings, last_error) = match &inspection {
+        Ok(i) => {
+            let daemon = i.service.config_path.as_ref().map(|p| {
+                let path = PathBuf::from(p);
+                let exists = path.exists();
+                let valid = exists && runtime::config::validate_file(&path, ctx.env).is_valid();
+                ConfigCliOut {
+                    path: p.clone(),
+                    exists,
+                    valid,
+                }
+            });
+            let active = matches!(i.service.runtime.status, "running" | "activating");
+            let last_error = (active && listen_addr.is_none())
+                .then(|| {
+                    last_error_in_log(&log_path)
+                        .map(|line| LastError {
+                            source: "log file",
+                            line,
+                        })
+                        .or_else(|| {
+                            let (journalctl, unit) = i.journal.as_ref()?;
+                            let tail = service::journal_tail(journalctl, unit);
+                            let line = tail
+                                .iter()
+                                .rev()
+                                .find(|l| l.to_ascii_lowercase().contains("error"))
+                                .or(tail.last())?;
+                            Some(LastError {
+                                source: "journal",
+                                line: line.clone(),
+                            })
+                        })
+                })
+                .flatten();
+            let mut warnings = Vec::new();
+            if let Some(d) = &daemon
+                && Path::new(&d.path) != local.config_path
+            {
+                warnings.push(format!(
+                    "The service reads {} but this CLI reads {}: pass the same --profile/--dev and OPENCLAW_* variables, or reinstall with `gateway install --force`.",
+                    d.path,
+                    local.config_path.display()
+                ));
+            }
+            (
+                serde_json::to_value(&i.service).unwrap_or(Value::Null),
+                daemon,
+                i.extra.clone(),
+                warnings,
+                last_error,
+            )
+        }
+        Err(e) => (
+            json!({ "error": e }),
+            None,
+            Vec::new(),
+            vec![format!("Cannot inspect the service: {e}")],
+            None,
+        ),
+    };
+    let own_state = paths::state_dir(ctx.env, &ctx.profile, &ctx.cwd).ok();
+    let others = other_gateways(ctx, own_state.as_deref(), target.endpoint.port, &extra);
+    let answering = usize::from(listen_addr.is_some()) + others.len();
+    if answering > 1 {
+        let list: Vec<String> = others
+            .iter()
+            .map(|g| format!("port {} ({} {})", g.port, g.source, g.origin))
+            .collect();
+        warnings.push(format!(
+            "Several gateways answer on this host: this one on port {} and {}. Give each its own --profile and a gateway.port at least 20 apart so the derived ports do not collide.",
+            target.endpoint.port,
+            list.join(", ")
+        ));
+    }
+    for g in &others {
+        if g.port.abs_diff(target.endpoint.port) <= 4 {
+            warnings.push(format!(
+                "The gateway on port {} ({}) is within 4 ports of this one, so their derived browser/canvas ports overlap.",
+                g.port, g.origin
+            ));
+        }
+    }
     let out = GatewayStatusOut {
+        cli: CliOut {
+            version: runtime::gateway::SERVER_VERSION,
+            entrypoint: std::env::current_exe()
+                .ok()
+                .map(|p| p.display().to_string()),
+        },
+        log_file: log_path.display().to_string(),
+        service: service_json,
         config: ConfigOut {
             cli: ConfigCliOut {
                 path: local.config_path.display().to_string(),
                 exists: local.config_exists,
                 valid: local.config_valid,
             },
+            daemon,
         },
         gateway: GatewayOut {
             bind_mode: bind,
@@ -868,20 +1160,86 @@ pub fn gateway_status(ctx: &mut Ctx<'_>, args: GatewayStatusArgs) -> u8 {
             port,
             port_source: source.json(),
             probe_url: target.endpoint.url.clone(),
+            derived_ports: DerivedPorts::of(port),
         },
         port: port_out,
         runtime: runtime_out,
         rpc,
+        last_error,
+        extra_services: extra,
+        other_gateways: others,
+        warnings,
     };
     if args.json {
         let text = serde_json::to_string_pretty(&out).unwrap_or_default();
         let _ = writeln!(ctx.out, "{text}");
         return 0;
     }
-    for line in gateway_status_lines(ctx, &local, source, &out) {
+    for line in gateway_status_lines(ctx, &local, source, &out, inspection.as_ref().ok()) {
         let _ = writeln!(ctx.out, "{line}");
     }
     0
+}
+
+/// The `Service:` line.
+fn service_line(ctx: &Ctx<'_>, s: &service::ServiceStatus) -> String {
+    let file = shorten(ctx, Path::new(&s.file));
+    match (s.installed, s.manager_available) {
+        (true, true) => {
+            let enabled = s
+                .enabled
+                .as_deref()
+                .map(|e| format!(", {e}"))
+                .unwrap_or_default();
+            format!("Service: {} {} ({file}{enabled})", s.manager, s.label)
+        }
+        (true, false) => format!(
+            "Service: {} {} installed ({file}), but {} cannot be asked here",
+            s.manager,
+            s.label,
+            match s.manager {
+                "systemd" => "systemctl --user",
+                _ => "launchctl",
+            }
+        ),
+        (false, true) => format!(
+            "Service: not installed (install with `{} gateway install`)",
+            service::cli_prefix(ctx)
+        ),
+        (false, false) => format!(
+            "Service: not installed; {} is not usable here (run the gateway with `{} gateway run`)",
+            s.manager,
+            service::cli_prefix(ctx)
+        ),
+    }
+}
+
+/// The `Runtime:` line: what the supervisor says.
+fn runtime_line(s: &service::ServiceStatus) -> String {
+    let r = &s.runtime;
+    let mut facts = Vec::new();
+    if let Some(pid) = r.pid {
+        facts.push(format!("pid {pid}"));
+    }
+    match (&r.state, &r.sub_state) {
+        (Some(a), Some(b)) => facts.push(format!("{} {a}/{b}", s.manager)),
+        (Some(a), None) => facts.push(format!("{} {a}", s.manager)),
+        _ => {}
+    }
+    if r.status != "running"
+        && let Some(code) = r.last_exit_status.filter(|c| *c != 0)
+    {
+        facts.push(format!("last exit status {code}"));
+    }
+    if let Some(d) = &r.detail {
+        facts.push(d.clone());
+    }
+    let facts = if facts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", facts.join("; "))
+    };
+    format!("Runtime: {}{facts}", r.status)
 }
 
 fn gateway_status_lines(
@@ -889,8 +1247,17 @@ fn gateway_status_lines(
     local: &Local,
     source: PortSource,
     out: &GatewayStatusOut,
+    inspection: Option<&service::Inspection>,
 ) -> Vec<String> {
     let mut lines = Vec::new();
+    if let Some(i) = inspection {
+        lines.push(service_line(ctx, &i.service));
+    }
+    lines.push(format!(
+        "File logs: {}",
+        shorten(ctx, Path::new(&out.log_file))
+    ));
+    lines.push(String::new());
     let config_note = match (local.config_exists, local.config_valid) {
         (false, _) => " (missing)",
         (true, false) => " (invalid; run openclaw config validate)",
@@ -900,6 +1267,18 @@ fn gateway_status_lines(
         "Config (cli): {}{config_note}",
         shorten(ctx, &local.config_path)
     ));
+    if let Some(d) = &out.config.daemon {
+        let note = match (d.exists, d.valid) {
+            (false, _) => " (missing)",
+            (true, false) => " (invalid)",
+            (true, true) => "",
+        };
+        lines.push(format!(
+            "Config (service): {}{note}",
+            shorten(ctx, Path::new(&d.path))
+        ));
+    }
+    lines.push(String::new());
     let g = &out.gateway;
     let host = g
         .bind_host
@@ -913,13 +1292,21 @@ fn gateway_status_lines(
         source.detail()
     ));
     lines.push(format!("Probe target: {}", g.probe_url));
+    lines.push(format!(
+        "Derived ports: browser {}, canvas {}",
+        g.derived_ports.browser, g.derived_ports.canvas
+    ));
+    lines.push(String::new());
+    if let Some(i) = inspection {
+        lines.push(runtime_line(&i.service));
+    }
     let r = &out.runtime;
     lines.push(match (r.pid, r.stale_pid) {
-        (Some(pid), _) => format!("Runtime: running (pid {pid})"),
+        (Some(pid), _) => format!("Process: running (pid {pid})"),
         (None, Some(stale)) => {
-            format!("Runtime: stopped (stale run file: pid {stale} is gone)")
+            format!("Process: stopped (stale run file: pid {stale} is gone)")
         }
-        (None, None) => "Runtime: stopped".to_string(),
+        (None, None) => "Process: stopped".to_string(),
     });
     let p = &out.port;
     lines.push(match &p.address {
@@ -941,6 +1328,28 @@ fn gateway_status_lines(
             rpc.error.as_deref().unwrap_or("unknown error")
         ),
     });
+    if let Some(e) = &out.last_error {
+        lines.push(format!("Last error ({}): {}", e.source, e.line));
+    }
+    if let Some(i) = inspection
+        && !i.service.drift.is_empty()
+    {
+        lines.push(format!(
+            "Service drift: {} (rewrite with `{} gateway install --force`)",
+            i.service.drift.join("; "),
+            service::cli_prefix(ctx)
+        ));
+    }
+    for e in &out.extra_services {
+        let port = e.port.map(|p| format!(", port {p}")).unwrap_or_default();
+        lines.push(format!(
+            "Other service: {} ({} {}{port})",
+            e.name, e.scope, e.path
+        ));
+    }
+    for w in &out.warnings {
+        lines.push(format!("Warning: {w}"));
+    }
     lines
 }
 
