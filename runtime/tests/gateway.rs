@@ -703,3 +703,157 @@ async fn http_routes() {
     assert!(get("/nope").await.starts_with("HTTP/1.1 404"));
     r.stop(Duration::from_millis(500)).await;
 }
+
+/// A client frame: FIN + text, masked as RFC 6455 requires of clients.
+fn masked_text(payload: &[u8]) -> Vec<u8> {
+    let mask = [0x37, 0xfa, 0x21, 0x3d];
+    let mut f = vec![0x81];
+    match payload.len() {
+        n if n < 126 => f.push(0x80 | n as u8),
+        n => {
+            f.push(0x80 | 126);
+            f.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+    }
+    f.extend_from_slice(&mask);
+    f.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    f
+}
+
+/// Reads the HTTP response head, then unmasked server text frames, from a raw socket.
+struct RawClient {
+    s: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl RawClient {
+    async fn fill(&mut self) {
+        use tokio::io::AsyncReadExt;
+        let mut chunk = [0u8; 4096];
+        let n = tokio::time::timeout(WAIT, self.s.read(&mut chunk))
+            .await
+            .expect("bytes in time")
+            .expect("read");
+        assert!(
+            n > 0,
+            "server closed; have {:?}",
+            String::from_utf8_lossy(&self.buf)
+        );
+        self.buf.extend_from_slice(&chunk[..n]);
+    }
+
+    async fn head(&mut self) -> String {
+        loop {
+            if let Some(i) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&self.buf[..i + 4]).to_string();
+                self.buf.drain(..i + 4);
+                return head;
+            }
+            self.fill().await;
+        }
+    }
+
+    async fn text(&mut self) -> Value {
+        loop {
+            if self.buf.len() >= 2 {
+                let (len, start) = match self.buf[1] & 0x7f {
+                    126 if self.buf.len() >= 4 => {
+                        (u16::from_be_bytes([self.buf[2], self.buf[3]]) as usize, 4)
+                    }
+                    127 if self.buf.len() >= 10 => {
+                        let mut b = [0u8; 8];
+                        b.copy_from_slice(&self.buf[2..10]);
+                        (u64::from_be_bytes(b) as usize, 10)
+                    }
+                    n if n < 126 => (n as usize, 2),
+                    _ => (usize::MAX, 0),
+                };
+                if len != usize::MAX && self.buf.len() >= start + len {
+                    assert_eq!(self.buf[0], 0x81, "a final text frame");
+                    let v = serde_json::from_slice(&self.buf[start..start + len]).expect("JSON");
+                    self.buf.drain(..start + len);
+                    return v;
+                }
+            }
+            self.fill().await;
+        }
+    }
+}
+
+const UPGRADE_HEAD: &str = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
+
+/// The upgrade is answered without hyper for well-formed requests and by hyper for the rest; both
+/// must give the same session. Covers a head that arrives in pieces, frames pipelined behind the
+/// head, an upgrade only hyper takes (it carries `Content-Length: 0`), and a bad version (400).
+#[tokio::test]
+async fn websocket_upgrade_fast_path_and_fallback() {
+    use tokio::io::AsyncWriteExt;
+    let r = start(settings("upgrade")).await;
+    let addr = r.addrs[0];
+    let connect = serde_json::to_vec(&connect_frame(
+        json!({ "token": TOKEN }),
+        &["operator.read"],
+        "cli",
+    ))
+    .expect("encode");
+
+    for (name, extra_header, split, pipelined) in [
+        ("one write", "", false, false),
+        ("head in pieces", "", true, false),
+        ("connect pipelined behind the head", "", false, true),
+        ("hyper fallback", "Content-Length: 0\r\n", false, false),
+    ] {
+        let mut s = TcpStream::connect(addr).await.expect("connect");
+        s.set_nodelay(true).expect("nodelay");
+        let head = format!("{UPGRADE_HEAD}{extra_header}\r\n");
+        if split {
+            for part in head.as_bytes().chunks(17) {
+                s.write_all(part).await.expect("write");
+                s.flush().await.expect("flush");
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        } else if pipelined {
+            let mut bytes = head.into_bytes();
+            bytes.extend(masked_text(&connect));
+            s.write_all(&bytes).await.expect("write");
+        } else {
+            s.write_all(head.as_bytes()).await.expect("write");
+        }
+        let mut c = RawClient { s, buf: Vec::new() };
+        let resp = c.head().await.to_ascii_lowercase();
+        assert!(resp.starts_with("http/1.1 101"), "{name}: {resp}");
+        assert!(
+            resp.contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo="),
+            "{name}: {resp}"
+        );
+        // hyper stamps a `date` header; the fast path does not: this tells which path answered.
+        assert_eq!(
+            resp.contains("\r\ndate:"),
+            name == "hyper fallback",
+            "{name}: {resp}"
+        );
+        let challenge = c.text().await;
+        assert_eq!(challenge["event"], "connect.challenge", "{name}");
+        if !pipelined {
+            c.s.write_all(&masked_text(&connect)).await.expect("write");
+        }
+        let hello = c.text().await;
+        assert_eq!(hello["ok"], true, "{name}: {hello}");
+        assert_eq!(hello["payload"]["type"], "hello-ok", "{name}: {hello}");
+    }
+
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    s.write_all(
+        UPGRADE_HEAD
+            .replace("Version: 13", "Version: 8")
+            .replace("Connection: Upgrade", "Connection: Upgrade, close")
+            .as_bytes(),
+    )
+    .await
+    .expect("write");
+    s.write_all(b"\r\n").await.expect("write");
+    let mut c = RawClient { s, buf: Vec::new() };
+    let resp = c.head().await;
+    assert!(resp.starts_with("HTTP/1.1 400"), "{resp}");
+    r.stop(Duration::from_millis(500)).await;
+}

@@ -14,11 +14,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::BytesMut;
-use fastwebsockets::{Frame, OpCode, Payload, WebSocket, WebSocketError, WebSocketRead};
-use hyper::upgrade::Upgraded;
-use hyper_util::rt::TokioIo;
+use fastwebsockets::{Frame, OpCode, Payload, WebSocketError, WebSocketRead};
 use serde_json::{Value, json};
-use tokio::io::{AsyncWrite, BufWriter, ReadHalf};
+use tokio::io::{AsyncWrite, AsyncWriteExt, BufWriter, ReadHalf};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
@@ -31,7 +29,7 @@ use crate::generated::config::{ConnectClientId, ConnectClientMode};
 use crate::generated::protocol::{Event, Method, dispatch};
 use crate::protocol_support::RpcError;
 
-type Io = TokioIo<Upgraded>;
+use super::upgrade::Io;
 
 /// Something for the writer task to send.
 enum Out {
@@ -898,14 +896,18 @@ async fn write_direct<W: AsyncWrite + Unpin>(
     matches!(tokio::time::timeout(limit, write).await, Ok(Ok(())))
 }
 
-/// Runs one upgraded WebSocket to the end.
-pub async fn run(g: Gateway, ws: WebSocket<Io>, up: Upgrade) {
-    let (r, w) = tokio::io::split(ws.into_inner());
-    let (mut rx, tx) = fastwebsockets::after_handshake_split(
-        r,
-        BufWriter::with_capacity(64 * 1024, w),
-        fastwebsockets::Role::Server,
-    );
+/// Runs one upgraded WebSocket to the end. `preamble` (the `101` response, when the upgrade was
+/// answered without hyper) goes out in the same write as the challenge.
+pub async fn run(g: Gateway, io: Io, up: Upgrade, preamble: Option<Vec<u8>>) {
+    let (r, w) = tokio::io::split(io);
+    let mut w = BufWriter::with_capacity(64 * 1024, w);
+    if let Some(head) = preamble {
+        // Lands in the (empty, 64 KiB) buffer; the challenge's flush sends both.
+        if w.write_all(&head).await.is_err() {
+            return;
+        }
+    }
+    let (mut rx, tx) = fastwebsockets::after_handshake_split(r, w, fastwebsockets::Role::Server);
     rx.set_max_message_size(g.settings().max_preauth + 1);
     rx.set_auto_close(true);
     rx.set_auto_pong(true);

@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use super::Gateway;
 use super::conn::{self, Upgrade};
 use super::state::now_ms;
+use super::upgrade::{self, Head};
 
 type Body = Full<Bytes>;
 
@@ -137,42 +138,69 @@ async fn accept_loop(g: Gateway, listener: TcpListener, stop: CancellationToken)
             }
         };
         let _ = stream.set_nodelay(true);
-        let g2 = g.clone();
-        let g3 = g.clone();
-        g.tracker().spawn(async move {
-            let pending: PendingUpgrade = Arc::new(Mutex::new(None));
-            let slot = pending.clone();
-            let service = service_fn(move |req| {
-                let r = route(&g2, req, peer, &slot);
-                async move { Ok::<_, Infallible>(r) }
-            });
-            let conn = http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(10))
-                .serve_connection(TokioIo::new(stream), service)
-                .with_upgrades();
-            let mut conn = std::pin::pin!(conn);
-            let shutdown = g3.shutdown_token().clone();
-            let result = tokio::select! {
-                r = conn.as_mut() => r,
-                _ = shutdown.cancelled() => {
-                    // Finish the request in flight (an upgrade completes at once), then stop.
-                    conn.as_mut().graceful_shutdown();
-                    conn.await
+        let g = g.clone();
+        g.tracker().clone().spawn(async move {
+            let mut stream = stream;
+            let head =
+                tokio::time::timeout(HEADER_READ_TIMEOUT, upgrade::read_head(&mut stream, peer))
+                    .await;
+            match head {
+                // Slow or silent peers get nothing, as hyper's header timeout does.
+                Err(_) | Ok(Head::Gone) => {}
+                Ok(Head::WebSocket { up, accept, rest }) if !g.shutdown_token().is_cancelled() => {
+                    let io = upgrade::Io::Raw(upgrade::Rewind::new(stream, rest));
+                    let head = upgrade::switching_protocols(&accept);
+                    conn::run(g, io, up, Some(head)).await;
                 }
-            };
-            if let Err(e) = result {
-                tracing::debug!(peer = %peer, error = %e, "http connection ended with an error");
-            }
-            // hyper's connection future ends once it has written 101 and handed the socket over.
-            let upgrade = pending.lock().ok().and_then(|mut p| p.take());
-            if let Some((fut, up)) = upgrade {
-                match fut.await {
-                    Ok(ws) => conn::run(g3, ws, up).await,
-                    Err(e) => tracing::debug!(peer = %peer, error = %e, "websocket upgrade failed"),
+                Ok(Head::WebSocket { .. }) => {
+                    // Stopping: hyper answers 503 to the same bytes.
+                    serve_http(g, upgrade::Rewind::new(stream, Bytes::new()), peer).await;
+                }
+                Ok(Head::Http(read)) => {
+                    serve_http(g, upgrade::Rewind::new(stream, read), peer).await;
                 }
             }
         });
+    }
+}
+
+/// How long a client may take to send its request head.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves one connection with hyper: plain HTTP, and WebSocket upgrades the fast path passed on.
+async fn serve_http(g: Gateway, io: upgrade::Rewind, peer: SocketAddr) {
+    let pending: PendingUpgrade = Arc::new(Mutex::new(None));
+    let slot = pending.clone();
+    let g2 = g.clone();
+    let service = service_fn(move |req| {
+        let r = route(&g2, req, peer, &slot);
+        async move { Ok::<_, Infallible>(r) }
+    });
+    let conn = http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .serve_connection(TokioIo::new(io), service)
+        .with_upgrades();
+    let mut conn = std::pin::pin!(conn);
+    let shutdown = g.shutdown_token().clone();
+    let result = tokio::select! {
+        r = conn.as_mut() => r,
+        _ = shutdown.cancelled() => {
+            // Finish the request in flight (an upgrade completes at once), then stop.
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(peer = %peer, error = %e, "http connection ended with an error");
+    }
+    // hyper's connection future ends once it has written 101 and handed the socket over.
+    let upgrade = pending.lock().ok().and_then(|mut p| p.take());
+    if let Some((fut, up)) = upgrade {
+        match fut.await {
+            Ok(ws) => conn::run(g, upgrade::Io::Hyper(ws.into_inner()), up, None).await,
+            Err(e) => tracing::debug!(peer = %peer, error = %e, "websocket upgrade failed"),
+        }
     }
 }
 

@@ -28,6 +28,7 @@ pub mod reload;
 pub mod runfile;
 pub mod startup;
 pub mod state;
+pub mod upgrade;
 
 pub use state::{ConfigState, Gateway};
 
