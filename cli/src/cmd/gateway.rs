@@ -102,9 +102,13 @@ pub fn run(ctx: &mut Ctx<'_>, args: GatewayRunArgs) -> u8 {
         args.verbose,
         ctx.color,
         file_writer,
-        &prepared.settings.logging,
+        &prepared.settings,
+        ctx.env,
         ctx.env.var("OPENCLAW_LOG").is_some(),
     );
+    if let Some(t) = &log_target {
+        tracing::info!("log file: {}", t.current_path().display());
+    }
 
     // One worker thread by default: the gateway is I/O-bound (a request costs 1–30 µs of CPU), and
     // with a second worker most connects and replies pay a cross-thread wake-up (handshake p50
@@ -212,7 +216,7 @@ pub fn run(ctx: &mut Ctx<'_>, args: GatewayRunArgs) -> u8 {
             tokio::spawn(async move {
                 while rx.changed().await.is_ok() {
                     let s = rx.borrow_and_update().clone();
-                    log_control.apply(&s.logging);
+                    log_control.apply(&s);
                     // The listeners move only after the restart itself; give it a moment.
                     let g2 = g.clone();
                     let wanted = s.addrs.clone();
@@ -278,20 +282,49 @@ async fn wait_for_signal() {
     }
 }
 
-/// Human lines on stdout (`[gateway] …`), JSON lines in the log file.
-/// Switches the log filters and the console style when `logging.*` changes.
+/// Console lines (`<time> [subsystem] message`; warnings and errors on stderr, the rest on
+/// stdout) and JSON lines in the log file, both through one redactor. Switches the level
+/// filters, the console style, the redaction settings and the file's size cap when `logging.*`
+/// (or a secret) changes.
 struct LogControl {
-    console: tracing_subscriber::reload::Handle<BoxedLayer, tracing_subscriber::Registry>,
     console_filter: tracing_subscriber::reload::Handle<EnvFilter, tracing_subscriber::Registry>,
-    file: Option<Box<dyn Fn(EnvFilter) + Send + Sync>>,
+    /// Swaps the file layer's filter (its handle's type names the whole layer stack).
+    set_file_filter: Option<Box<dyn Fn(EnvFilter) + Send + Sync>>,
+    file: Option<logfile::Writer>,
+    style: logfile::StyleHandle,
+    redactor: logfile::SharedRedactor,
     verbose: bool,
-    color: bool,
     /// OPENCLAW_LOG is set: it wins over the config.
     env_override: bool,
-    current: std::sync::Mutex<runtime::gateway::Logging>,
+    current: std::sync::Mutex<Applied>,
 }
 
-type BoxedLayer = Box<dyn Layer<tracing_subscriber::Registry> + Send + Sync>;
+impl std::fmt::Debug for LogControl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogControl")
+            .field("style", &self.style.get())
+            .field("verbose", &self.verbose)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The logging-relevant part of the settings, to tell whether a reload changed anything.
+#[derive(Debug, Clone, PartialEq)]
+struct Applied {
+    logging: runtime::gateway::Logging,
+    redact: logfile::RedactConfig,
+    max_file_bytes: u64,
+}
+
+impl Applied {
+    fn of(s: &runtime::gateway::Settings, env: &dyn runtime::config::Env) -> Applied {
+        Applied {
+            logging: s.logging.clone(),
+            redact: logfile::RedactConfig::from_settings(s, env),
+            max_file_bytes: logfile::max_file_bytes(&s.config),
+        }
+    }
+}
 
 /// `logging.level` names → a tracing level filter for our crates.
 fn level_filter(level: Option<&str>, verbose: bool) -> EnvFilter {
@@ -308,65 +341,80 @@ fn level_filter(level: Option<&str>, verbose: bool) -> EnvFilter {
     EnvFilter::new(format!("{base},openclaw_runtime={lvl},openclaw_cli={lvl}"))
 }
 
-/// The console filter: OPENCLAW_LOG when set (it wins over the config), else the configured level.
+/// The console filter: OPENCLAW_LOG when set (it wins over the config), else the configured level
+/// (debug with --verbose, unless the configured level is already more detailed).
 fn console_filter(level: Option<&str>, verbose: bool, env_override: bool) -> EnvFilter {
     if env_override {
-        EnvFilter::try_from_env("OPENCLAW_LOG").unwrap_or_else(|_| level_filter(level, verbose))
-    } else {
-        level_filter(level, verbose)
+        return EnvFilter::try_from_env("OPENCLAW_LOG")
+            .unwrap_or_else(|_| level_filter(level, verbose));
     }
+    level_filter(level, verbose && level != Some("trace"))
 }
 
-/// The console formatter (no filter inside: tracing-subscriber cannot re-register a per-layer
-/// filter that is swapped in by a reload, so the filter wraps the reloadable layer instead).
-fn console_layer(style: Option<&str>, color: bool) -> BoxedLayer {
-    if style == Some("json") {
-        tracing_subscriber::fmt::layer()
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .with_span_list(false)
-            .with_writer(std::io::stdout)
-            .boxed()
-    } else {
-        tracing_subscriber::fmt::layer()
-            .with_target(false)
-            .with_ansi(color)
-            .with_writer(std::io::stdout)
-            .boxed()
+/// The file filter: OPENCLAW_LOG when set, else `logging.level`.
+fn file_filter(level: Option<&str>, env_override: bool) -> EnvFilter {
+    if env_override {
+        return EnvFilter::try_from_env("OPENCLAW_LOG")
+            .unwrap_or_else(|_| level_filter(level, false));
     }
+    level_filter(level, false)
+}
+
+/// Writes a `[logging]` notice straight to stderr (not through tracing: it may be called while
+/// a log line is being written).
+fn logging_notice(message: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr(),
+        "{} [logging] {message}",
+        logfile::timestamp(runtime::gateway::state::now_ms())
+    );
 }
 
 impl LogControl {
-    fn apply(&self, logging: &runtime::gateway::Logging) {
+    fn apply(&self, settings: &runtime::gateway::Settings) {
+        let next = Applied::of(settings, &runtime::config::ProcessEnv);
         let Ok(mut current) = self.current.lock() else {
             return;
         };
-        if *current == *logging {
+        if *current == next {
             return;
         }
-        if logging.console_style != current.console_style {
-            let _ = self
-                .console
-                .reload(console_layer(logging.console_style.as_deref(), self.color));
+        if next.redact != current.redact {
+            let (mut fresh, problems) = next.redact.build();
+            if let Ok(mut r) = self.redactor.write() {
+                // Secrets that were replaced stay masked: clients may still present them.
+                fresh.keep_secrets_of(&r);
+                *r = fresh;
+            }
+            for p in problems {
+                tracing::warn!(subsystem = "logging", "{p}");
+            }
         }
+        if let Some(w) = &self.file {
+            w.set_max_bytes(next.max_file_bytes);
+        }
+        let logging = &next.logging;
+        self.style
+            .set(logfile::Style::parse(logging.console_style.as_deref()));
         let _ = self.console_filter.reload(console_filter(
             logging.console_level.as_deref(),
             self.verbose,
             self.env_override,
         ));
-        if let Some(set_file) = &self.file
-            && !self.env_override
-        {
-            set_file(level_filter(logging.level.as_deref(), false));
+        if let Some(set) = &self.set_file_filter {
+            set(file_filter(logging.level.as_deref(), self.env_override));
         }
-        tracing::info!(
-            file_level = logging.level.as_deref().unwrap_or("info"),
-            console_level = logging.console_level.as_deref().unwrap_or("info"),
-            console_style = logging.console_style.as_deref().unwrap_or("pretty"),
-            "logging settings applied"
-        );
-        *current = logging.clone();
+        if next.logging != current.logging || next.max_file_bytes != current.max_file_bytes {
+            tracing::info!(
+                file_level = logging.level.as_deref().unwrap_or("info"),
+                console_level = logging.console_level.as_deref().unwrap_or("info"),
+                console_style = logging.console_style.as_deref().unwrap_or("pretty"),
+                max_file_bytes = next.max_file_bytes,
+                "logging settings applied"
+            );
+        }
+        *current = next;
     }
 }
 
@@ -374,52 +422,68 @@ fn init_tracing(
     verbose: bool,
     color: bool,
     file: Option<logfile::Writer>,
-    logging: &runtime::gateway::Logging,
+    settings: &runtime::gateway::Settings,
+    env: &dyn runtime::config::Env,
     env_override: bool,
 ) -> LogControl {
-    let (console, console_handle) = tracing_subscriber::reload::Layer::new(console_layer(
-        logging.console_style.as_deref(),
-        color,
-    ));
+    use tracing_subscriber::fmt::writer::MakeWriterExt;
+    let applied = Applied::of(settings, env);
+    let (redactor, problems) = applied.redact.build();
+    let redactor: logfile::SharedRedactor = std::sync::Arc::new(std::sync::RwLock::new(redactor));
+    let logging = &applied.logging;
+    let style = logfile::StyleHandle::new(logfile::Style::parse(logging.console_style.as_deref()));
     let (console_filter_layer, console_filter_handle) = tracing_subscriber::reload::Layer::new(
         console_filter(logging.console_level.as_deref(), verbose, env_override),
     );
-    let console = console.with_filter(console_filter_layer);
-    let file_filter = if env_override {
-        EnvFilter::try_from_env("OPENCLAW_LOG")
-            .unwrap_or_else(|_| level_filter(logging.level.as_deref(), false))
-    } else {
-        level_filter(logging.level.as_deref(), false)
-    };
-    let (file_filter, file_handle) = tracing_subscriber::reload::Layer::new(file_filter);
-    let file_layer = file.map(|w| {
+    let console = tracing_subscriber::fmt::layer()
+        .event_format(logfile::LineFormat::console(
+            style.clone(),
+            color,
+            redactor.clone(),
+        ))
+        .with_writer(
+            std::io::stderr
+                .with_max_level(tracing::Level::WARN)
+                .or_else(std::io::stdout),
+        )
+        .with_filter(console_filter_layer);
+    let file = file.map(|w| {
+        w.set_max_bytes(applied.max_file_bytes);
+        w.with_full_notice(std::sync::Arc::new(|path: &std::path::Path, cap: u64| {
+            logging_notice(&format!(
+                "log file {} reached logging.maxFileBytes ({cap} bytes); further lines are dropped until the next day's file or a higher cap",
+                path.display()
+            ));
+        }))
+    });
+    let (file_filter_layer, file_handle) =
+        tracing_subscriber::reload::Layer::new(file_filter(logging.level.as_deref(), env_override));
+    let file_layer = file.clone().map(|w| {
         tracing_subscriber::fmt::layer()
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .with_span_list(false)
+            .event_format(logfile::LineFormat::file(redactor.clone()))
             .with_writer(w)
-            .with_filter(file_filter)
+            .with_filter(file_filter_layer)
     });
     let has_file = file_layer.is_some();
     let _ = tracing_subscriber::registry()
         .with(console)
         .with(file_layer)
         .try_init();
-    let set_file: Option<Box<dyn Fn(EnvFilter) + Send + Sync>> = if has_file {
-        Some(Box::new(move |f| {
-            let _ = file_handle.reload(f);
-        }))
-    } else {
-        None
-    };
+    for p in problems {
+        tracing::warn!(subsystem = "logging", "{p}");
+    }
     LogControl {
-        console: console_handle,
         console_filter: console_filter_handle,
-        file: set_file,
+        set_file_filter: has_file.then(|| -> Box<dyn Fn(EnvFilter) + Send + Sync> {
+            Box::new(move |f| {
+                let _ = file_handle.reload(f);
+            })
+        }),
+        file,
+        style,
+        redactor,
         verbose,
-        color,
         env_override,
-        current: std::sync::Mutex::new(logging.clone()),
+        current: std::sync::Mutex::new(applied),
     }
 }

@@ -427,19 +427,16 @@ impl Handler for Handlers {
             }
         };
         let cursor = p.cursor;
-        let Some(file) = self
-            .g
-            .settings()
-            .log_file
-            .as_ref()
-            .map(|t| t.current_path())
-        else {
+        let Some(target) = self.g.settings().log_file.clone() else {
             return Err(unavailable("the gateway is not writing a log file"));
         };
-        let t = tokio::task::spawn_blocking(move || logfile::tail(&file, cursor, limit, max_bytes))
-            .await
-            .map_err(|e| unavailable(format!("logs.tail failed: {e}")))?
-            .map_err(|e| unavailable(format!("cannot read the log file: {e}")))?;
+        // Today's file, or the newest dated one when today's has no line yet (just past midnight).
+        let t = tokio::task::spawn_blocking(move || {
+            logfile::tail(&target.readable_path(), cursor, limit, max_bytes)
+        })
+        .await
+        .map_err(|e| unavailable(format!("logs.tail failed: {e}")))?
+        .map_err(|e| unavailable(format!("cannot read the log file: {e}")))?;
         Ok(LogsTailResult {
             file: t.file,
             cursor: t.cursor as i64,
