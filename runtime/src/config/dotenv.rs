@@ -189,6 +189,7 @@ struct Layer {
 
 /// An [`Env`] over a base environment plus `.env` files and the config's `env` block, applied in
 /// the order they were added without ever overriding a variable an earlier layer set.
+#[derive(Clone)]
 pub struct LayeredEnv<'a> {
     base: &'a dyn Env,
     layers: Vec<Layer>,

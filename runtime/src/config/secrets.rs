@@ -213,16 +213,16 @@ impl Snapshot {
         self.applied.iter().map(String::as_str)
     }
 
-    /// Resolves the same refs again. `Err` lists every failure; nothing is changed either way.
-    pub fn reload(&self) -> Result<Snapshot, Vec<Failure>> {
-        match &self.resolver {
-            Some(r) => {
-                let mut s = r.resolve()?;
-                s.applied = self.applied.clone();
-                Ok(s)
-            }
-            None => Ok(self.clone()),
-        }
+    /// Resolves the same refs again (through `fallback` when this snapshot was not made by a
+    /// [`Resolver`]). `Err` lists every failure; nothing is changed either way.
+    pub fn reload(&self, fallback: impl FnOnce() -> Resolver) -> Result<Snapshot, Vec<Failure>> {
+        let resolver = self
+            .resolver
+            .clone()
+            .unwrap_or_else(|| Arc::new(fallback()));
+        let mut s = resolver.resolve()?;
+        s.applied = self.applied.clone();
+        Ok(s)
     }
 }
 

@@ -407,6 +407,83 @@ impl Handler for Handlers {
         })
     }
 
+    async fn secrets_reload(
+        &self,
+        _params: SecretsReloadParams,
+    ) -> Result<SecretsReloadResult, RpcError> {
+        use crate::config::secrets::{Failure, Resolver, describe};
+        // One reload or config write at a time: a config reload applied in between would be
+        // undone by settings built from the config it replaced.
+        let reloader = self.g.reloader().cloned();
+        let _guard = match &reloader {
+            Some(r) => Some(r.lock().await),
+            None => None,
+        };
+        let before = self.g.settings();
+        let old = before.config.secrets.clone();
+        let parsed = before.config.parsed.clone();
+        let resolved = tokio::task::spawn_blocking(move || {
+            old.reload(|| {
+                let cwd = std::env::current_dir().unwrap_or_default();
+                Resolver::from_value(&parsed, &crate::config::ProcessEnv, &cwd)
+            })
+        })
+        .await
+        .map_err(|e| unavailable(format!("secrets.reload failed: {e}")))?;
+        let new = match resolved {
+            Ok(s) => s,
+            Err(failures) => {
+                tracing::warn!(
+                    "secrets.reload failed; the previous secrets stay in force:\n{}",
+                    describe(&failures)
+                );
+                let first = failures
+                    .first()
+                    .map(|f| format!(" First: {}: {}", f.key, f.message))
+                    .unwrap_or_default();
+                return Err(unavailable(format!(
+                    "secrets.reload failed: {} SecretRef(s) could not be resolved; the previous secrets stay in force.{first}",
+                    failures.len()
+                ))
+                .with_details(json!({
+                    "failures": failures.iter().map(Failure::to_json).collect::<Vec<_>>()
+                })));
+            }
+        };
+        let now = self.g.settings();
+        if !std::sync::Arc::ptr_eq(&now.config, &before.config) {
+            return Err(unavailable(
+                "secrets.reload failed: the config changed while the secrets were being resolved; nothing was swapped, try again",
+            ));
+        }
+        let mut settings = (*now).clone();
+        for path in new.applied() {
+            let value = new.get(path).map(str::to_string);
+            match path {
+                "gateway.auth.token" => settings.auth.token = value,
+                "gateway.auth.password" => settings.auth.password = value,
+                _ => {}
+            }
+        }
+        let warnings: Vec<String> = new.warnings().iter().map(|w| w.to_string()).collect();
+        let resolved = new.resolved();
+        let mut config = (*now.config).clone();
+        config.secrets = std::sync::Arc::new(new);
+        settings.config = std::sync::Arc::new(config);
+        self.g.apply_settings(settings);
+        tracing::info!(
+            resolved,
+            warnings = warnings.len(),
+            "secrets reloaded: the new values are in force"
+        );
+        Ok(SecretsReloadResult {
+            ok: true,
+            resolved: resolved as u64,
+            warning_count: warnings.len() as u64,
+            warnings,
+        })
+    }
+
     async fn logs_tail(&self, p: LogsTailParams) -> Result<LogsTailResult, RpcError> {
         let limit = match p.limit {
             None => 200,

@@ -9,6 +9,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -16,8 +17,10 @@ use serde_json::{Value, json};
 use super::auth::{AuthMode, AuthSettings, RateLimit};
 use super::logfile::LogTarget;
 use super::{ConfigState, Settings};
+use crate::config::dotenv::LayeredEnv;
 use crate::config::paths::{self, Profile};
 use crate::config::resolve::{CliValues, resolve_path};
+use crate::config::secrets::{self, Failure, Resolver, Snapshot};
 use crate::config::{Checked, Env, check_file};
 
 /// `EX_CONFIG`: the config does not allow starting.
@@ -139,8 +142,10 @@ pub fn random_token() -> String {
 
 /// Resolves everything `openclaw gateway` needs, or says why it must not start.
 pub fn prepare(opts: &StartOptions, env: &dyn Env) -> Result<Prepared, StartError> {
+    // `./.env`, then the state directory's `.env`, under the process environment (never over it).
+    let layered = LayeredEnv::standard(env, &opts.profile, &opts.cwd);
     let denv = DevEnv {
-        inner: env,
+        inner: &layered,
         dev: opts.profile.dev,
     };
     let env: &dyn Env = &denv;
@@ -148,6 +153,10 @@ pub fn prepare(opts: &StartOptions, env: &dyn Env) -> Result<Prepared, StartErro
     let config_path = paths::config_path(env, &opts.profile, &opts.cwd).map_err(path_err)?;
     let state_dir = paths::state_dir(env, &opts.profile, &opts.cwd).map_err(path_err)?;
     let mut notes = Vec::new();
+    for w in layered.warnings() {
+        tracing::warn!("{w}");
+        notes.push(format!("Warning: {w}"));
+    }
 
     let exists = config_path.exists();
     if !exists && opts.profile.dev {
@@ -191,10 +200,18 @@ pub fn prepare(opts: &StartOptions, env: &dyn Env) -> Result<Prepared, StartErro
     } else {
         None
     };
-    let config = match &checked {
+    let mut config = match &checked {
         Some(c) => ConfigState::from_checked(c),
         None => ConfigState::missing(config_path.clone()),
     };
+    // From here on the config's `env` block is the last layer (it fills only unset variables).
+    let mut with_config = layered.clone();
+    with_config.add_config(&config.parsed);
+    let cenv = DevEnv {
+        inner: &with_config,
+        dev: opts.profile.dev,
+    };
+    let env: &dyn Env = &cenv;
     if checked.is_some() && !opts.allow_unconfigured {
         match config.get("gateway.mode").and_then(Value::as_str) {
             Some("local") => {}
@@ -213,6 +230,26 @@ pub fn prepare(opts: &StartOptions, env: &dyn Env) -> Result<Prepared, StartErro
                 ));
             }
         }
+    }
+
+    // Every SecretRef, resolved once; any failure of one the gateway needs refuses the start.
+    let mut secrets = match checked
+        .as_ref()
+        .and_then(|c| c.root.as_ref().map(|r| (c, r)))
+    {
+        Some((c, root)) => {
+            let resolver = Arc::new(Resolver::from_spanned(root, &c.sources, env, &opts.cwd));
+            resolver
+                .resolve()
+                .map_err(|failures| secrets_refused(&failures))?
+        }
+        None => Snapshot::default(),
+    };
+    for w in secrets.warnings() {
+        tracing::warn!("unused SecretRef did not resolve: {w}");
+        notes.push(format!(
+            "Warning: an inactive SecretRef did not resolve: {w}"
+        ));
     }
 
     // Values through the generated resolver.
@@ -268,8 +305,17 @@ pub fn prepare(opts: &StartOptions, env: &dyn Env) -> Result<Prepared, StartErro
     let handshake_ms = get("gateway.handshakeTimeoutMs")?
         .and_then(|v| v.as_u64())
         .unwrap_or(15_000);
-    let token = secret(get("gateway.auth.token")?, "gateway.auth.token", env)?;
-    let password = secret(get("gateway.auth.password")?, "gateway.auth.password", env)?;
+    let token = secret(
+        get("gateway.auth.token")?,
+        "gateway.auth.token",
+        &mut secrets,
+    )?;
+    let password = secret(
+        get("gateway.auth.password")?,
+        "gateway.auth.password",
+        &mut secrets,
+    )?;
+    config.secrets = Arc::new(secrets);
     let mode = match &opts.auth {
         Some(m) => Some(AuthMode::parse(m).ok_or_else(|| {
             StartError::refused(
@@ -404,28 +450,41 @@ pub fn prepare(opts: &StartOptions, env: &dyn Env) -> Result<Prepared, StartErro
     })
 }
 
-/// A `SecretInput` value as a string: inline, or an env SecretRef.
-fn secret(v: Option<Value>, path: &str, env: &dyn Env) -> Result<Option<String>, StartError> {
+/// The start refusal for SecretRefs that did not resolve: every failure, with where it is used.
+fn secrets_refused(failures: &[Failure]) -> StartError {
+    StartError::refused(
+        EXIT_CONFIG,
+        format!(
+            "Gateway failed to start: {} SecretRef(s) could not be resolved:\n{}\nFix the refs or their providers (secrets.providers), then start again.",
+            failures.len(),
+            secrets::describe(failures)
+        ),
+    )
+}
+
+/// A `SecretInput` value as a string: inline, or a SecretRef's value from the snapshot (which
+/// then records that the settings use it, so `secrets.reload` can refresh it).
+fn secret(
+    v: Option<Value>,
+    path: &str,
+    snapshot: &mut Snapshot,
+) -> Result<Option<String>, StartError> {
     match v {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.is_empty() => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(Value::Object(m)) => {
-            let source = m.get("source").and_then(Value::as_str).unwrap_or("");
-            let id = m.get("id").and_then(Value::as_str).unwrap_or("");
-            match source {
-                "env" => env.var(id).filter(|v| !v.is_empty()).map(Some).ok_or_else(|| {
-                    StartError::refused(
-                        EXIT_CONFIG,
-                        format!("{path}: the SecretRef names env var {id}, which is not set. Set it, or put the value in the config."),
-                    )
-                }),
-                other => Err(StartError::refused(
-                    EXIT_CONFIG,
-                    format!("{path}: SecretRef source \"{other}\" cannot be resolved by this gateway; use an inline value or an env SecretRef."),
-                )),
+        Some(Value::Object(_)) => match snapshot.get(path).map(str::to_string) {
+            Some(v) => {
+                snapshot.mark_applied(path);
+                Ok(Some(v))
             }
-        }
+            None => Err(StartError::refused(
+                EXIT_CONFIG,
+                format!(
+                    "{path}: the SecretRef there did not resolve to a value; check it with `openclaw secrets audit`."
+                ),
+            )),
+        },
         Some(other) => Err(StartError::refused(
             EXIT_CONFIG,
             format!("{path}: expected a string or a SecretRef, got {other}"),

@@ -48,6 +48,9 @@ pub struct ConfigState {
     pub typed: Option<Arc<crate::config::Config>>,
     /// The file watcher's hash over the main file and its includes.
     pub content_hash: Option<String>,
+    /// The config's SecretRefs, resolved (start-up and every reload resolve them; `secrets.reload`
+    /// swaps in a new snapshot only when every ref resolved).
+    pub secrets: Arc<crate::config::secrets::Snapshot>,
 }
 
 /// Replaced by `config.get` for every secret value.
@@ -109,6 +112,7 @@ impl ConfigState {
             included: c.included.clone(),
             typed: c.config.clone().map(Arc::new),
             content_hash: crate::config::watch::content_hash(c),
+            secrets: Arc::default(),
         }
     }
 
