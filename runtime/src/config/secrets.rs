@@ -183,6 +183,11 @@ impl Snapshot {
         self.values.get(path).map(Secret::expose)
     }
 
+    /// Every resolved secret value (for log redaction).
+    pub fn values(&self) -> impl Iterator<Item = &str> {
+        self.values.values().map(Secret::expose)
+    }
+
     /// Config paths that have a value.
     pub fn paths(&self) -> impl Iterator<Item = &str> {
         self.values.keys().map(String::as_str)
@@ -1072,7 +1077,18 @@ fn run_command(mut cmd: Command, input: Vec<u8>, l: Limits) -> Result<Output, Ru
         use std::os::unix::process::CommandExt;
         cmd.process_group(0);
     }
-    let mut child = cmd.spawn().map_err(RunError::Spawn)?;
+    // ETXTBSY: another thread's fork may briefly hold a just-written script open for writing.
+    let mut tries = 0;
+    let mut child = loop {
+        match cmd.spawn() {
+            Ok(c) => break c,
+            Err(e) if e.raw_os_error() == Some(26) && tries < 10 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(RunError::Spawn(e)),
+        }
+    };
     let start = Instant::now();
     if let Some(mut stdin) = child.stdin.take() {
         // A command that never reads its stdin must not block us: write from a thread.
