@@ -20,7 +20,9 @@
 //! Moving never overwrites: when the new place already holds a setting, the new place wins and the
 //! finding says which old settings are dropped.
 
-use jsonspan::{LineIndex, Spanned, Value as Node};
+use jsonspan::LineIndex;
+/// The parsed-document types [`detect`] works on, for callers without a `jsonspan` dependency.
+pub use jsonspan::{Member, Span, Spanned, Value as Node};
 use serde_json::{Map, Value, json};
 
 use super::edit::{self, EditError, EditErrorKind};
@@ -121,13 +123,13 @@ pub fn detect_text(text: &str) -> Result<Vec<Legacy>, EditError> {
 /// Every legacy shape in a parsed document, in the order [`apply`] migrates them. `text` is the
 /// text `root` was parsed from (for line numbers); `root` is `None` for a blank document.
 pub fn detect(root: Option<&Spanned>, text: &str) -> Vec<Legacy> {
-    let empty = Spanned::new(Node::Object(Vec::new()), jsonspan::Span::new(0, 0, 0));
+    let empty = Spanned::new(Node::Object(Vec::new()), Span::new(0, 0, 0));
     let root = root.unwrap_or(&empty);
     if !matches!(root.value, Node::Object(_)) {
         return Vec::new();
     }
     let lines = LineIndex::new(text);
-    let line_of = |m: &jsonspan::Member| Some(lines.line_col(m.key_span.start).line);
+    let line_of = |m: &Member| Some(lines.line_col(m.key_span.start).line);
     let mut out = Vec::new();
     agents_list(root, &line_of, &mut out);
     agent_defaults(root, &line_of, &mut out);
@@ -265,7 +267,7 @@ fn absent_or_object(v: Option<&Spanned>) -> bool {
     v.is_none_or(|v| matches!(v.value, Node::Object(_) | Node::Null))
 }
 
-type LineOf<'a> = dyn Fn(&jsonspan::Member) -> Option<usize> + 'a;
+type LineOf<'a> = dyn Fn(&Member) -> Option<usize> + 'a;
 
 // ---------------------------------------------------------------------------------------------
 // The migrations
