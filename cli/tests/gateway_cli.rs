@@ -350,6 +350,12 @@ impl Snap<'_> {
             "Connections: [N] ([N] presence entries)",
         );
         settings.add_filter(r"duration: \d+ms", "duration: [N]ms");
+        // `gateway status`: ports derived from the (random) gateway port.
+        settings.add_filter(
+            r"browser \d+, canvas \d+",
+            "browser [PORT+2], canvas [PORT+4]",
+        );
+        settings.add_filter(r#""(browser|canvas)": \d+"#, r#""$1": "[DERIVED]""#);
         settings.set_omit_expression(true);
         settings
     }

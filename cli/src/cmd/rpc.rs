@@ -657,7 +657,7 @@ fn status_lines(ctx: &Ctx<'_>, target: &Target, o: &Outcome) -> Vec<String> {
 struct GatewayStatusOut {
     cli: CliOut,
     log_file: String,
-    service: Value,
+    service: ServiceOut,
     config: ConfigOut,
     gateway: GatewayOut,
     port: PortOut,
@@ -672,6 +672,14 @@ struct GatewayStatusOut {
     /// Other gateways on this host that accept connections.
     other_gateways: Vec<OtherGateway>,
     warnings: Vec<String>,
+}
+
+/// The `service` object: what the supervisor says, or why it could not be asked.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum ServiceOut {
+    Inspected(Box<service::ServiceStatus>),
+    Failed { error: String },
 }
 
 #[derive(Debug, Serialize)]
@@ -1100,7 +1108,7 @@ pub fn gateway_status(ctx: &mut Ctx<'_>, args: GatewayStatusArgs) -> u8 {
                 ));
             }
             (
-                serde_json::to_value(&i.service).unwrap_or(Value::Null),
+                ServiceOut::Inspected(Box::new(i.service.clone())),
                 daemon,
                 i.extra.clone(),
                 warnings,
@@ -1108,7 +1116,7 @@ pub fn gateway_status(ctx: &mut Ctx<'_>, args: GatewayStatusArgs) -> u8 {
             )
         }
         Err(e) => (
-            json!({ "error": e }),
+            ServiceOut::Failed { error: e.clone() },
             None,
             Vec::new(),
             vec![format!("Cannot inspect the service: {e}")],

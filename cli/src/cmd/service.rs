@@ -1100,7 +1100,7 @@ fn scan_extra(ctx: &Ctx<'_>, t: &Target, deep: bool) -> Vec<ExtraService> {
                 .iter()
                 .any(|a| a.contains("openclaw") || a.contains("clawdbot"))
                 && def.argv.iter().any(|a| a == "gateway");
-            if !def.has_marker() && !(deep && runs_gateway) {
+            if !(def.has_marker() || (deep && runs_gateway)) {
                 continue;
             }
             if def.env.get(KIND_KEY).is_some_and(|k| k != "gateway") {
@@ -1181,16 +1181,19 @@ fn drift_lines(t: &Target, installed_text: &str, installed: &Installed) -> Vec<S
         ));
     }
     let home = t.home.as_deref();
+    let mut config_differs = false;
     if let (Some(a), Some(b)) = (installed.config_path(home), want.config_path(home))
         && a != b
     {
+        config_differs = true;
         lines.push(format!(
             "the service reads config {}, the CLI reads {}",
             a.display(),
             b.display()
         ));
     }
-    for key in FORWARDED_ENV {
+    // The variables matter on their own only when they do not already show as another config.
+    for key in FORWARDED_ENV.into_iter().filter(|_| !config_differs) {
         let (a, b) = (installed.env.get(key), want.env.get(key));
         if a != b {
             lines.push(match (a, b) {
@@ -1355,12 +1358,17 @@ fn supervise(tool: &Path, args: &[String]) -> Result<(), String> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        let said = out.first_line();
+        let said = if said.is_empty() {
+            String::new()
+        } else {
+            format!(": {said}")
+        };
         Err(format!(
-            "`{name} {}` failed (exit {}): {}",
+            "`{name} {}` failed (exit {}){said}",
             args.join(" "),
             out.code
                 .map_or_else(|| "signal".to_string(), |c| c.to_string()),
-            out.first_line()
         ))
     }
 }
