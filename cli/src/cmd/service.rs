@@ -1228,7 +1228,6 @@ fn drift_lines(t: &Target, installed_text: &str, installed: &Installed) -> Vec<S
 /// Differences between the installed service unit (if any) and the one `gateway install` would
 /// write now, one human-readable line each; empty when none is installed or it matches. Used by
 /// `doctor`.
-#[allow(dead_code)] // doctor uses it once its drift check lands
 pub fn unit_drift(ctx: &Ctx<'_>) -> Vec<String> {
     let t = match target(ctx, None) {
         Ok(t) => t,
