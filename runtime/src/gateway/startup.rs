@@ -6,6 +6,12 @@
 //! unset, as OpenClaw does); bind `--bind` > `gateway.bind` > loopback; token and password
 //! `--token`/`--password` > config > `OPENCLAW_GATEWAY_TOKEN`/`OPENCLAW_GATEWAY_PASSWORD`;
 //! handshake timeout `OPENCLAW_HANDSHAKE_TIMEOUT_MS` > `gateway.handshakeTimeoutMs` > 15000.
+//!
+//! Variables come from the process env, then `./.env`, then the state directory's `.env`, then
+//! (once the config is read) its `env` block, never overriding one already set
+//! (`config::dotenv`). Every SecretRef is resolved once into the snapshot the config state keeps
+//! (`config::secrets`); one the gateway needs that fails refuses the start (exit 78, every failure
+//! listed), and a token or password given as a ref takes its value from the snapshot.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
