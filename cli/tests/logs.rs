@@ -16,6 +16,7 @@ const WAIT: Duration = Duration::from_secs(20);
 const TOKEN: &str = "gw-token-Zq81bV3xKp0aLm";
 const API_KEY: &str = "prov-key-77HhQw2Rt6uYiOp";
 const ACCOUNT: &str = "acct-4242424242";
+const FILE_KEY: &str = "filekey-Jk29sLq0Xv7Nw3";
 
 fn sandbox(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("ocrs-logs-{}-{tag}", std::process::id()));
@@ -426,8 +427,12 @@ fn secrets_never_reach_the_console_or_the_file_at_trace_level() {
     let d = sandbox("redact");
     let log = d.join("gw.log");
     let config = d.join("openclaw.json");
+    // The second provider's key comes from a file SecretRef.
+    let key_file = d.join("file-key.txt");
+    std::fs::write(&key_file, format!("{FILE_KEY}\n")).expect("key file");
     let base = format!(
-        "  gateway: {{ mode: \"local\", auth: {{ mode: \"token\", token: \"{TOKEN}\" }}, reload: {{ debounceMs: 50 }} }},\n  models: {{ providers: {{ p1: {{ baseUrl: \"http://127.0.0.1:9/v1\", apiKey: \"{API_KEY}\", models: [] }} }} }},\n  logging: {{ file: {:?}, level: \"trace\", consoleLevel: \"trace\", redactPatterns: [\"acct-[0-9]+\"] }},\n",
+        "  gateway: {{ mode: \"local\", auth: {{ mode: \"token\", token: \"{TOKEN}\" }}, reload: {{ debounceMs: 50 }} }},\n  secrets: {{ providers: {{ kf: {{ source: \"file\", path: {:?}, mode: \"singleValue\" }} }} }},\n  models: {{ providers: {{ p1: {{ baseUrl: \"http://127.0.0.1:9/v1\", apiKey: \"{API_KEY}\", models: [] }}, p2: {{ baseUrl: \"http://127.0.0.1:9/v1\", apiKey: {{ source: \"file\", provider: \"kf\", id: \"value\" }}, models: [] }} }} }},\n  logging: {{ file: {:?}, level: \"trace\", consoleLevel: \"trace\", redactPatterns: [\"acct-[0-9]+\"] }},\n",
+        key_file.display().to_string(),
         log.display().to_string()
     );
     std::fs::write(&config, format!("{{\n{base}}}\n")).expect("config");
@@ -438,7 +443,9 @@ fn secrets_never_reach_the_console_or_the_file_at_trace_level() {
     // client presenting the token, and one presenting a wrong token that contains it.
     std::fs::write(
         &config,
-        format!("{{\n{base}  \"{TOKEN}\": 1,\n  \"{API_KEY}\": 2,\n  \"{ACCOUNT}\": 3,\n}}\n"),
+        format!(
+            "{{\n{base}  \"{TOKEN}\": 1,\n  \"{API_KEY}\": 2,\n  \"{ACCOUNT}\": 3,\n  \"{FILE_KEY}\": 4,\n}}\n"
+        ),
     )
     .expect("edit");
     let rejected = g.wait_err("the rejected reload", |l| l.contains("config reload:"));
@@ -466,7 +473,7 @@ fn secrets_never_reach_the_console_or_the_file_at_trace_level() {
         ("log file", file.as_str()),
         ("openclaw logs", &text(&tail.stdout)),
     ] {
-        for secret in [TOKEN, API_KEY, ACCOUNT] {
+        for secret in [TOKEN, API_KEY, ACCOUNT, FILE_KEY] {
             assert!(!body.contains(secret), "{secret} in the {what}:\n{body}");
         }
     }

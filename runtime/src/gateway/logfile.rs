@@ -668,8 +668,8 @@ impl std::fmt::Debug for RedactConfig {
 
 impl RedactConfig {
     /// From the running settings: `logging.redactSensitive`, `logging.redactPatterns`, the
-    /// effective gateway token and password, and the config's secret values (env SecretRefs and
-    /// `${VAR}` references resolved through `env`).
+    /// effective gateway token and password, the config's inline secret values (`${VAR}`
+    /// references resolved through `env`) and every SecretRef value the gateway resolved.
     pub fn from_settings(s: &super::Settings, env: &dyn crate::config::Env) -> RedactConfig {
         let config = &s.config;
         let mode = match config
@@ -695,6 +695,14 @@ impl RedactConfig {
             .cloned()
             .collect();
         secrets.extend(config_secrets(config, env));
+        // SecretRefs the gateway resolved (env, file and exec providers).
+        secrets.extend(
+            config
+                .secrets
+                .paths()
+                .filter_map(|p| config.secrets.get(p))
+                .map(str::to_string),
+        );
         secrets.sort();
         secrets.dedup();
         RedactConfig {
