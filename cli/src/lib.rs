@@ -177,6 +177,9 @@ pub struct GatewayStatusArgs {
     /// Skip the RPC probe (only report config, port and listener).
     #[arg(long)]
     pub no_probe: bool,
+    /// Also scan system-level service directories for other gateways.
+    #[arg(long)]
+    pub deep: bool,
     #[command(flatten)]
     pub client: ClientArgs,
 }
@@ -309,15 +312,35 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write, env: &dyn Env) ->
         && env.var("NO_COLOR").is_none_or(|v| v.is_empty())
         && std::io::stderr().is_terminal();
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let profile = Profile {
+        dev: cli.dev,
+        name: cli.profile,
+    };
+    // Variables from ./.env and the state dir's .env sit under the process environment for every
+    // command. `gateway run` layers them itself (with the config's env block), so it gets the
+    // process environment as is.
+    let runs_gateway = matches!(
+        cli.command,
+        Command::Gateway {
+            command: None | Some(GatewayCommand::Run(_)),
+            ..
+        }
+    );
+    let layered = runtime::config::dotenv::LayeredEnv::standard(env, &profile, &cwd);
+    let env: &dyn Env = if runs_gateway {
+        env
+    } else {
+        for w in layered.warnings() {
+            let _ = writeln!(err, "[openclaw] {w}");
+        }
+        &layered
+    };
     let mut ctx = Ctx {
         out,
         err,
         env,
         color,
-        profile: Profile {
-            dev: cli.dev,
-            name: cli.profile,
-        },
+        profile,
         cwd,
     };
     let code = match cli.command {

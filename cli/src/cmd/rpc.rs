@@ -979,12 +979,6 @@ fn other_gateways(
     found
 }
 
-/// `--deep` of `gateway status`. The flag belongs in `GatewayStatusArgs` (cli/src/lib.rs); until
-/// it is there, the deep scan runs only through this switch.
-fn deep_scan(_args: &GatewayStatusArgs) -> bool {
-    false
-}
-
 pub fn gateway_status(ctx: &mut Ctx<'_>, args: GatewayStatusArgs) -> u8 {
     let prepared = Local::load(ctx).map_err(|e| (e, 1)).and_then(|local| {
         let (port, source) = resolve_port(ctx, &local).map_err(|e| (e, 1))?;
@@ -1061,7 +1055,7 @@ pub fn gateway_status(ctx: &mut Ctx<'_>, args: GatewayStatusArgs) -> u8 {
         }
     });
     let log_path = log_file(ctx, &local);
-    let inspection = service::inspect(ctx, deep_scan(&args));
+    let inspection = service::inspect(ctx, args.deep);
     let (service_json, daemon, extra, mut warnings, last_error) = match &inspection {
         Ok(i) => {
             let daemon = i.service.config_path.as_ref().map(|p| {
