@@ -99,7 +99,7 @@ pub struct Logging {
     pub level: Option<String>,
     /// `logging.consoleLevel`.
     pub console_level: Option<String>,
-    /// `logging.consoleStyle`: `pretty` or `json`.
+    /// `logging.consoleStyle`: `pretty`, `compact` or `json`.
     pub console_style: Option<String>,
 }
 
