@@ -110,6 +110,25 @@ pub fn config_path(env: &dyn Env, profile: &Profile, cwd: &Path) -> Result<PathB
     Ok(state_dir(env, profile, cwd)?.join("openclaw.json"))
 }
 
+/// The gateway port when neither `--port`, `OPENCLAW_GATEWAY_PORT` nor `gateway.port` sets one:
+/// 18789 for the default profile, 19001 for `dev`, and for any other profile a port from
+/// 20000–59999 derived from its name (32-bit FNV-1a of the UTF-8 bytes, modulo 40000), as OpenClaw
+/// 2026.9.6 does — so `--profile foo` gateways listen where OpenClaw clients look for them (47223).
+pub fn default_port(profile: Option<&str>) -> u16 {
+    match profile {
+        None => 18789,
+        Some(p) if p.eq_ignore_ascii_case("default") => 18789,
+        Some("dev") => 19001,
+        Some(p) => {
+            let hash = p.as_bytes().iter().fold(2_166_136_261u32, |h, b| {
+                (h ^ u32::from(*b)).wrapping_mul(16_777_619)
+            });
+            // < 60000 by construction, so the conversion cannot fail.
+            u16::try_from(20_000 + hash % 40_000).unwrap_or(18789)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,5 +208,20 @@ mod tests {
             path(&home, false, Some("a b")),
             Err(PathError::BadProfileName(_))
         ));
+    }
+
+    #[test]
+    fn profile_ports_follow_openclaw() {
+        assert_eq!(default_port(None), 18789);
+        assert_eq!(default_port(Some("default")), 18789);
+        assert_eq!(default_port(Some("Default")), 18789);
+        assert_eq!(default_port(Some("dev")), 19001);
+        // Observed on OpenClaw 2026.9.6: `--profile foo gateway status --json` → port 47223.
+        assert_eq!(default_port(Some("foo")), 47223);
+        assert_eq!(default_port(Some("bar")), 36602);
+        for name in ["a", "work", "Dev", "x-y_z", "0123456789abcdef"] {
+            let p = default_port(Some(name));
+            assert!((20_000..60_000).contains(&p), "{name}: {p}");
+        }
     }
 }
