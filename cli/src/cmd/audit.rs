@@ -21,6 +21,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::Ctx;
+use crate::cmd::rpc::{self, BadPort, PortSource};
 
 /// How much a finding matters. `doctor` uses info, warning and error; `security audit` uses info,
 /// warning and critical. Anything above info needs attention (exit code 1).
@@ -201,7 +202,7 @@ impl Subject {
     fn at(ctx: &Ctx<'_>, state_dir: PathBuf, config_path: PathBuf) -> Subject {
         let checked = runtime::config::validate_file(&config_path, ctx.env);
         let tree = checked.root.as_ref().map_or(Value::Null, Spanned::to_json);
-        let run = runfile::read(&state_dir).filter(|r| pid_alive(r.pid));
+        let run = runfile::read(&state_dir).filter(|r| rpc::pid_alive(r.pid));
         Subject {
             state_dir,
             config_path,
@@ -238,16 +239,6 @@ impl Subject {
         let v = root.pointer(dotted.split('.'))?;
         self.location(v.span)
     }
-}
-
-/// Is `pid` a live (not zombie) process.
-pub fn pid_alive(pid: u32) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return false;
-    };
-    stat.rsplit_once(')')
-        .and_then(|(_, rest)| rest.split_whitespace().next())
-        .is_some_and(|state| state != "Z" && state != "X")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -727,40 +718,28 @@ pub enum PortState {
     Other(Vec<(u32, String)>),
 }
 
-/// Where the port came from, for messages.
+/// The gateway port (the precedence of [`rpc::port_by_precedence`]) and where it came from, worded
+/// for findings.
 pub fn resolve_port(ctx: &Ctx<'_>, subject: &Subject) -> Result<(u16, &'static str), String> {
-    let valid = |p: u64| u16::try_from(p).ok().filter(|p| *p > 0);
-    if let Some(r) = &subject.run {
-        return Ok((r.port, "the running gateway's run file"));
-    }
-    if let Some(v) = ctx.env.var("OPENCLAW_GATEWAY_PORT")
-        && !v.trim().is_empty()
-    {
-        return v
-            .trim()
-            .parse::<u64>()
-            .ok()
-            .and_then(valid)
-            .map(|p| (p, "OPENCLAW_GATEWAY_PORT"))
-            .ok_or_else(|| {
+    let (port, source) = rpc::port_by_precedence(ctx, subject.run.as_ref(), &subject.tree)
+        .map_err(|bad| match bad {
+            BadPort::Env(v) => {
                 format!(
                     "OPENCLAW_GATEWAY_PORT \"{v}\" is not a port (use a number from 1 to 65535)"
                 )
-            });
-    }
-    if ctx.profile.dev {
-        return Ok((19001, "the --dev default"));
-    }
-    match subject.tree.pointer("/gateway/port") {
-        None | Some(Value::Null) => Ok((18789, "the default")),
-        Some(v) => v
-            .as_u64()
-            .and_then(valid)
-            .map(|p| (p, "gateway.port"))
-            .ok_or_else(|| {
+            }
+            BadPort::Config(v) => {
                 format!("gateway.port {v} is not a port (use a number from 1 to 65535)")
-            }),
-    }
+            }
+        })?;
+    let source = match source {
+        PortSource::RunFile => "the running gateway's run file",
+        PortSource::Env => "OPENCLAW_GATEWAY_PORT",
+        PortSource::Dev => "the --dev default",
+        PortSource::Config => "gateway.port",
+        PortSource::Default => "the default",
+    };
+    Ok((port, source))
 }
 
 /// Connects to 127.0.0.1:`port` and asks `/health`; every step is bounded by `limit`.

@@ -342,19 +342,9 @@ mod edit {
         }
     }
 
-    /// Is `pid` a live (not zombie) process.
-    fn pid_alive(pid: u32) -> bool {
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            return false;
-        };
-        stat.rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().next())
-            .is_some_and(|state| state != "Z" && state != "X")
-    }
-
     fn running_gateway(ctx: &Ctx<'_>, config: &Path) -> Option<Running> {
         let state_dir = paths::state_dir(ctx.env, &ctx.profile, &ctx.cwd).ok()?;
-        let info = runfile::read(&state_dir).filter(|r| pid_alive(r.pid))?;
+        let info = runfile::read(&state_dir).filter(|r| crate::cmd::rpc::pid_alive(r.pid))?;
         let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
         let theirs = Path::new(&info.config_path);
         let other_config = (!info.config_path.is_empty() && canon(theirs) != canon(config))

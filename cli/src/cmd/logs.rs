@@ -16,16 +16,13 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use runtime::config::paths;
 use runtime::gateway::logfile::{self, LogTarget, Tail};
-use runtime::gateway::runfile;
 use serde_json::{Value, json};
 
 use crate::client::{self, Auth, ClientError, Endpoint};
+use crate::cmd::rpc::{self, Local, Target};
 use crate::{ClientArgs, Ctx};
 
-const DEFAULT_PORT: u16 = 18789;
-const DEV_PORT: u16 = 19001;
 const TRUNCATED: &str = "Log tail truncated (increase --limit or --max-bytes).";
 
 /// Flags of `openclaw logs`.
@@ -80,19 +77,9 @@ enum FetchError {
 }
 
 pub fn run(ctx: &mut Ctx<'_>, args: LogsArgs) -> u8 {
-    let local = match Local::load(ctx) {
-        Ok(l) => l,
-        Err(message) => {
-            let _ = writeln!(ctx.err, "[openclaw] {message}");
-            return 1;
-        }
-    };
-    let (endpoint, auth) = match target(ctx, &args.client, &local) {
+    let (local, Target { endpoint, auth, .. }) = match rpc::setup(ctx, &args.client) {
         Ok(t) => t,
-        Err((message, code)) => {
-            let _ = writeln!(ctx.err, "[openclaw] {message}");
-            return code;
-        }
+        Err(code) => return code,
     };
     let zone = Zone::detect(ctx.env, args.utc);
     let mut out = Printer {
@@ -644,108 +631,6 @@ impl Tzif {
             initial: offset_of(0)?,
         })
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Where the gateway and its file are
-
-/// What the CLI knows without asking the gateway.
-struct Local {
-    config: Value,
-    run: Option<runfile::RunInfo>,
-}
-
-impl Local {
-    fn load(ctx: &Ctx<'_>) -> Result<Local, String> {
-        let config_path =
-            paths::config_path(ctx.env, &ctx.profile, &ctx.cwd).map_err(|e| e.to_string())?;
-        let state_dir =
-            paths::state_dir(ctx.env, &ctx.profile, &ctx.cwd).map_err(|e| e.to_string())?;
-        let config = if config_path.exists() {
-            runtime::config::validate_file(&config_path, ctx.env)
-                .root
-                .as_ref()
-                .map_or(Value::Null, |r| r.to_json())
-        } else {
-            Value::Null
-        };
-        let run =
-            runfile::read(&state_dir).filter(|r| Path::new(&format!("/proc/{}", r.pid)).exists());
-        Ok(Local { config, run })
-    }
-
-    fn config_str(&self, pointer: &str) -> Option<String> {
-        self.config
-            .pointer(pointer)
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-    }
-
-    /// The log file the local gateway writes (or would write) by the config.
-    fn log_target(&self, ctx: &Ctx<'_>) -> LogTarget {
-        LogTarget::from_config(
-            &self.config,
-            ctx.profile.effective().ok().flatten(),
-            paths::home(ctx.env).as_deref(),
-            &ctx.cwd,
-        )
-    }
-}
-
-/// The gateway's URL and the credentials to present (the same order as `gateway call`).
-fn target(
-    ctx: &Ctx<'_>,
-    args: &ClientArgs,
-    local: &Local,
-) -> Result<(Endpoint, Auth), (String, u8)> {
-    let endpoint = match &args.url {
-        Some(url) => {
-            Endpoint::parse(url).map_err(|e| (format!("Invalid --url: {e}"), crate::EXIT_USAGE))?
-        }
-        None => {
-            let port = match (&local.run, ctx.env.var("OPENCLAW_GATEWAY_PORT")) {
-                (Some(r), _) => r.port,
-                (None, Some(v)) if !v.trim().is_empty() => v
-                    .trim()
-                    .parse::<u16>()
-                    .ok()
-                    .filter(|p| *p > 0)
-                    .ok_or_else(|| {
-                        (
-                            format!("Invalid OPENCLAW_GATEWAY_PORT \"{v}\": use a number from 1 to 65535."),
-                            1,
-                        )
-                    })?,
-                _ if ctx.profile.dev => DEV_PORT,
-                _ => local
-                    .config
-                    .pointer("/gateway/port")
-                    .and_then(Value::as_u64)
-                    .and_then(|p| u16::try_from(p).ok())
-                    .filter(|p| *p > 0)
-                    .unwrap_or(DEFAULT_PORT),
-            };
-            Endpoint::parse(&format!("ws://127.0.0.1:{port}")).map_err(|e| (e, 1))?
-        }
-    };
-    let given = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
-    let env = |name: &str| ctx.env.var(name).filter(|s| !s.is_empty());
-    let runtime_token = local
-        .run
-        .as_ref()
-        .filter(|r| endpoint.is_loopback() && endpoint.port == r.port)
-        .and_then(|r| r.runtime_token.clone());
-    let auth = Auth {
-        token: given(&args.token)
-            .or_else(|| local.config_str("/gateway/auth/token"))
-            .or_else(|| env("OPENCLAW_GATEWAY_TOKEN"))
-            .or(runtime_token),
-        password: given(&args.password)
-            .or_else(|| local.config_str("/gateway/auth/password"))
-            .or_else(|| env("OPENCLAW_GATEWAY_PASSWORD")),
-    };
-    Ok((endpoint, auth))
 }
 
 #[cfg(test)]

@@ -31,7 +31,7 @@ const LISTEN_CHECK: Duration = Duration::from_secs(1);
 
 /// What the CLI knows without asking the gateway.
 #[derive(Debug)]
-struct Local {
+pub(crate) struct Local {
     config_path: PathBuf,
     config_exists: bool,
     config_valid: bool,
@@ -44,7 +44,7 @@ struct Local {
 }
 
 impl Local {
-    fn load(ctx: &Ctx<'_>) -> Result<Local, String> {
+    pub(crate) fn load(ctx: &Ctx<'_>) -> Result<Local, String> {
         let config_path =
             paths::config_path(ctx.env, &ctx.profile, &ctx.cwd).map_err(|e| e.to_string())?;
         let state_dir =
@@ -83,6 +83,16 @@ impl Local {
             .map(str::to_string)
     }
 
+    /// The log file the local gateway writes (or would write) by the config.
+    pub(crate) fn log_target(&self, ctx: &Ctx<'_>) -> LogTarget {
+        LogTarget::from_config(
+            &self.config,
+            ctx.profile.effective().ok().flatten(),
+            paths::home(ctx.env).as_deref(),
+            &ctx.cwd,
+        )
+    }
+
     fn bind(&self) -> String {
         match &self.run {
             Some(r) => r.bind.clone(),
@@ -94,7 +104,7 @@ impl Local {
 }
 
 /// Is `pid` a live (not zombie) process.
-fn pid_alive(pid: u32) -> bool {
+pub(crate) fn pid_alive(pid: u32) -> bool {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
         return false;
     };
@@ -105,7 +115,7 @@ fn pid_alive(pid: u32) -> bool {
 
 /// Where the port came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum PortSource {
+pub(crate) enum PortSource {
     RunFile,
     Env,
     Dev,
@@ -134,9 +144,24 @@ impl PortSource {
     }
 }
 
-fn resolve_port(ctx: &Ctx<'_>, local: &Local) -> Result<(u16, PortSource), String> {
+/// Why the port could not be resolved: the value that is not a port.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum BadPort {
+    /// `OPENCLAW_GATEWAY_PORT` as set.
+    Env(String),
+    /// `gateway.port` as configured.
+    Config(Value),
+}
+
+/// The gateway port, in the one order every command uses: the running gateway's run file >
+/// `OPENCLAW_GATEWAY_PORT` > `--dev` 19001 > `gateway.port` > 18789. Callers word the error.
+pub(crate) fn port_by_precedence(
+    ctx: &Ctx<'_>,
+    run: Option<&RunInfo>,
+    config: &Value,
+) -> Result<(u16, PortSource), BadPort> {
     let valid = |p: u64| u16::try_from(p).ok().filter(|p| *p > 0);
-    if let Some(r) = &local.run {
+    if let Some(r) = run {
         return Ok((r.port, PortSource::RunFile));
     }
     if let Some(v) = ctx.env.var("OPENCLAW_GATEWAY_PORT")
@@ -148,26 +173,31 @@ fn resolve_port(ctx: &Ctx<'_>, local: &Local) -> Result<(u16, PortSource), Strin
             .ok()
             .and_then(valid)
             .map(|p| (p, PortSource::Env))
-            .ok_or_else(|| {
-                format!("Invalid OPENCLAW_GATEWAY_PORT \"{v}\": use a number from 1 to 65535.")
-            });
+            .ok_or(BadPort::Env(v));
     }
     if ctx.profile.dev {
         return Ok((DEV_PORT, PortSource::Dev));
     }
-    match local.config.pointer("/gateway/port") {
+    match config.pointer("/gateway/port") {
         None | Some(Value::Null) => Ok((DEFAULT_PORT, PortSource::Default)),
         Some(v) => v
             .as_u64()
             .and_then(valid)
             .map(|p| (p, PortSource::Config))
-            .ok_or_else(|| {
-                format!(
-                    "Invalid gateway.port {v} in {}: use a number from 1 to 65535.",
-                    local.config_path.display()
-                )
-            }),
+            .ok_or_else(|| BadPort::Config(v.clone())),
     }
+}
+
+fn resolve_port(ctx: &Ctx<'_>, local: &Local) -> Result<(u16, PortSource), String> {
+    port_by_precedence(ctx, local.run.as_ref(), &local.config).map_err(|bad| match bad {
+        BadPort::Env(v) => {
+            format!("Invalid OPENCLAW_GATEWAY_PORT \"{v}\": use a number from 1 to 65535.")
+        }
+        BadPort::Config(v) => format!(
+            "Invalid gateway.port {v} in {}: use a number from 1 to 65535.",
+            local.config_path.display()
+        ),
+    })
 }
 
 /// The port a gateway of this profile is configured to use (the run file ignored): the one
@@ -200,11 +230,11 @@ fn local_host(local: &Local) -> String {
 
 /// The resolved gateway address and credentials.
 #[derive(Debug)]
-struct Target {
-    endpoint: Endpoint,
+pub(crate) struct Target {
+    pub(crate) endpoint: Endpoint,
     url_source: &'static str,
     bind: String,
-    auth: Auth,
+    pub(crate) auth: Auth,
 }
 
 /// Why a command could not even start: the message for stderr and the exit code.
@@ -255,7 +285,7 @@ fn target(
 }
 
 /// Loads what is local and resolves the target; prints the problem and returns the exit code.
-fn setup(ctx: &mut Ctx<'_>, args: &ClientArgs) -> Result<(Local, Target), u8> {
+pub(crate) fn setup(ctx: &mut Ctx<'_>, args: &ClientArgs) -> Result<(Local, Target), u8> {
     let result = Local::load(ctx)
         .map_err(|e| (e, 1))
         .and_then(|local| target(ctx, args, &local, None).map(|t| (local, t)));
