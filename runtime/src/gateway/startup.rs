@@ -409,14 +409,13 @@ pub fn prepare(opts: &StartOptions, env: &dyn Env) -> Result<Prepared, StartErro
         runtime_token = Some(t);
     }
 
-    let log_file = match config.get("logging.file").and_then(Value::as_str) {
-        Some(f) => LogTarget::Fixed(paths::expand_user(
-            f,
-            paths::home(env).as_deref(),
-            &opts.cwd,
-        )),
-        None => LogTarget::default_for(opts.profile.effective().ok().flatten()),
-    };
+    // The same resolution `openclaw logs` uses, so both name the same file.
+    let log_file = LogTarget::from_config(
+        &config.parsed,
+        opts.profile.effective().ok().flatten(),
+        paths::home(env).as_deref(),
+        &opts.cwd,
+    );
     let allowed_origins = config
         .get("gateway.controlUi.allowedOrigins")
         .and_then(Value::as_array)
