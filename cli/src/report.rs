@@ -230,3 +230,33 @@ pub fn github(checked: &Checked, cwd: &Path) -> String {
     }
     out
 }
+
+/// Writes `value` as pretty JSON and a newline: the `--json` output of every command.
+pub fn print_json(out: &mut dyn std::io::Write, value: &impl serde::Serialize) {
+    let _ = writeln!(
+        out,
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
+}
+
+/// Reports a failure before anything happened: `{"ok":false,"error":…}` on stdout with `--json`,
+/// `[openclaw] <message>` on stderr otherwise. Returns exit code 1.
+pub fn fail(ctx: &mut crate::Ctx<'_>, json: bool, message: &str) -> u8 {
+    if json {
+        print_json(ctx.out, &json!({ "ok": false, "error": message }));
+    } else {
+        let _ = writeln!(ctx.err, "[openclaw] {message}");
+    }
+    1
+}
+
+/// `~/…` for paths under the home directory.
+pub fn shorten(ctx: &crate::Ctx<'_>, path: &Path) -> String {
+    if let Some(home) = runtime::config::paths::home(ctx.env)
+        && let Ok(rest) = path.strip_prefix(&home)
+    {
+        return format!("~/{}", rest.display());
+    }
+    path.display().to_string()
+}

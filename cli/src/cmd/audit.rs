@@ -130,6 +130,18 @@ pub fn needs_attention(findings: &[Finding]) -> bool {
     findings.iter().any(|f| f.severity > Severity::Info)
 }
 
+/// The `--fix` part of a text report: `Fixed:` and one `  - ` line each, or `nothing` when empty.
+pub fn fixed_section(nothing: &str, fixed: &[String]) -> String {
+    if fixed.is_empty() {
+        return format!("{nothing}\n");
+    }
+    let mut s = "Fixed:\n".to_string();
+    for f in fixed {
+        s.push_str(&format!("  - {f}\n"));
+    }
+    s
+}
+
 /// `N info, N warnings, …` for a summary line (only the levels present).
 pub fn tally(findings: &[Finding]) -> String {
     let mut parts = Vec::new();
@@ -152,14 +164,7 @@ pub fn tally(findings: &[Finding]) -> String {
 }
 
 /// `~/…` for paths under the home directory.
-pub fn shorten(ctx: &Ctx<'_>, path: &Path) -> String {
-    if let Some(home) = paths::home(ctx.env)
-        && let Ok(rest) = path.strip_prefix(&home)
-    {
-        return format!("~/{}", rest.display());
-    }
-    path.display().to_string()
-}
+pub use crate::report::shorten;
 
 fn base_name(p: &Path) -> String {
     p.file_name().map_or_else(
@@ -192,6 +197,14 @@ impl Subject {
         let state_dir =
             paths::state_dir(ctx.env, &ctx.profile, &ctx.cwd).map_err(|e| e.to_string())?;
         Ok(Subject::at(ctx, state_dir, config_path))
+    }
+
+    /// [`Subject::load`], printing the problem as `[openclaw] …` on stderr; `Err` is the exit code.
+    pub fn load_or_report(ctx: &mut Ctx<'_>) -> Result<Subject, u8> {
+        Subject::load(ctx).map_err(|e| {
+            let _ = writeln!(ctx.err, "[openclaw] {e}");
+            1
+        })
     }
 
     /// Re-reads everything (after `--fix` changed things).
@@ -551,6 +564,28 @@ pub fn permission_problems(subject: &Subject) -> Vec<PermProblem> {
 /// Clears the group and other bits of a path (`chmod go-rwx`).
 pub fn tighten(p: &PermProblem) -> std::io::Result<()> {
     std::fs::set_permissions(&p.path, std::fs::Permissions::from_mode(p.fixed_mode()))
+}
+
+/// Tightens every path of [`permission_problems`] (`--fix` of `doctor` and `security audit`):
+/// one line per path saying what changed or why it could not, and whether any chmod failed.
+pub fn fix_permissions(ctx: &Ctx<'_>, subject: &Subject) -> (Vec<String>, bool) {
+    let mut lines = Vec::new();
+    let mut failed = false;
+    for p in permission_problems(subject) {
+        let shown = shorten(ctx, &p.path);
+        match tighten(&p) {
+            Ok(()) => lines.push(format!(
+                "{shown}: mode {:04o} → {:04o}",
+                p.mode,
+                p.fixed_mode()
+            )),
+            Err(e) => {
+                failed = true;
+                lines.push(format!("could not chmod {shown}: {e}"));
+            }
+        }
+    }
+    (lines, failed)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -205,11 +205,7 @@ fn get(ctx: &mut Ctx<'_>, raw_path: &str, json: bool, show_origin: bool) -> u8 {
                 } else {
                     r.value
                 };
-                let _ = writeln!(
-                    ctx.out,
-                    "{}",
-                    serde_json::to_string_pretty(&v).unwrap_or_default()
-                );
+                report::print_json(ctx.out, &v);
             } else {
                 let shown = match &r.value {
                     serde_json::Value::String(s) => s.clone(),
@@ -297,11 +293,7 @@ mod edit {
                 "error": { "type": kind, "message": message },
                 "wrote": false,
             });
-            let _ = writeln!(
-                ctx.out,
-                "{}",
-                serde_json::to_string_pretty(&v).unwrap_or_default()
-            );
+            report::print_json(ctx.out, &v);
         } else {
             let _ = writeln!(ctx.err, "{message}");
         }
@@ -476,11 +468,7 @@ mod edit {
                     "changedPaths": changed,
                     "wrote": false,
                 });
-                let _ = writeln!(
-                    ctx.out,
-                    "{}",
-                    serde_json::to_string_pretty(&v).unwrap_or_default()
-                );
+                report::print_json(ctx.out, &v);
             } else {
                 // validate's problem lines and snippets (they point into the edited text), without
                 // its header and doctor hint: the file on disk is not the invalid one.
@@ -677,11 +665,7 @@ mod edit {
             "wrote": wrote,
             "backup": backup.map(|b| b.display().to_string()),
         });
-        let _ = writeln!(
-            ctx.out,
-            "{}",
-            serde_json::to_string_pretty(&v).unwrap_or_default()
-        );
+        report::print_json(ctx.out, &v);
     }
 
     /// One sentence on what the running gateway does with the change.

@@ -80,12 +80,9 @@ fn id(name: &str) -> String {
 }
 
 pub fn run(ctx: &mut Ctx<'_>, args: DoctorArgs) -> u8 {
-    let subject = match Subject::load(ctx) {
+    let subject = match Subject::load_or_report(ctx) {
         Ok(s) => s,
-        Err(e) => {
-            let _ = writeln!(ctx.err, "[openclaw] {e}");
-            return 1;
-        }
+        Err(code) => return code,
     };
     let mut fixed: Vec<(String, String)> = Vec::new();
     let mut backup = None;
@@ -113,25 +110,21 @@ pub fn run(ctx: &mut Ctx<'_>, args: DoctorArgs) -> u8 {
             }),
             backup: backup.as_ref().map(|b| b.display().to_string()),
         };
-        let _ = writeln!(
-            ctx.out,
-            "{}",
-            serde_json::to_string_pretty(&out).unwrap_or_default()
-        );
+        crate::report::print_json(ctx.out, &out);
     } else {
         let mut s = format!(
             "OpenClaw doctor: {}\n",
             audit::shorten(ctx, &subject.config_path)
         );
         if args.fix {
-            if fixed.is_empty() {
-                s.push_str("Nothing to fix automatically.\n");
-            } else {
-                s.push_str("Fixed:\n");
-                for (check, message) in &fixed {
-                    s.push_str(&format!("  - {check}: {message}\n"));
-                }
-            }
+            let lines: Vec<String> = fixed
+                .iter()
+                .map(|(check, message)| format!("{check}: {message}"))
+                .collect();
+            s.push_str(&audit::fixed_section(
+                "Nothing to fix automatically.",
+                &lines,
+            ));
             if let Some(b) = &backup {
                 s.push_str(&format!(
                     "Previous config kept as {}.\n",
@@ -467,19 +460,9 @@ fn fix(
         migrate_config(ctx, subject, fixed, backup, failed);
     }
     // 3. Permissions (after the write, so the backup is covered too).
-    for p in audit::permission_problems(&subject.reload(ctx)) {
-        let shown = audit::shorten(ctx, &p.path);
-        match audit::tighten(&p) {
-            Ok(()) => fixed.push((
-                id("permissions"),
-                format!("{shown}: mode {:04o} → {:04o}", p.mode, p.fixed_mode()),
-            )),
-            Err(e) => {
-                *failed = true;
-                fixed.push((id("permissions"), format!("could not chmod {shown}: {e}")));
-            }
-        }
-    }
+    let (lines, chmod_failed) = audit::fix_permissions(ctx, &subject.reload(ctx));
+    *failed |= chmod_failed;
+    fixed.extend(lines.into_iter().map(|l| (id("permissions"), l)));
 }
 
 fn migrate_config(

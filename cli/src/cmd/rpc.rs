@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 
 use crate::client::{self, Auth, ClientError, Endpoint, Outcome, raw};
 use crate::cmd::service;
+use crate::report::shorten;
 use crate::{CallArgs, ClientArgs, Ctx, GatewayStatusArgs, HealthArgs, StatusArgs};
 
 const DEFAULT_PORT: u16 = 18789;
@@ -297,16 +298,6 @@ pub(crate) fn setup(ctx: &mut Ctx<'_>, args: &ClientArgs) -> Result<(Local, Targ
 
 fn timeout(args: &ClientArgs) -> Duration {
     Duration::from_millis(args.timeout)
-}
-
-/// `~/…` for paths under the home directory.
-fn shorten(ctx: &Ctx<'_>, path: &Path) -> String {
-    if let Some(home) = paths::home(ctx.env)
-        && let Ok(rest) = path.strip_prefix(&home)
-    {
-        return format!("~/{}", rest.display());
-    }
-    path.display().to_string()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1203,8 +1194,7 @@ pub fn gateway_status(ctx: &mut Ctx<'_>, args: GatewayStatusArgs) -> u8 {
         warnings,
     };
     if args.json {
-        let text = serde_json::to_string_pretty(&out).unwrap_or_default();
-        let _ = writeln!(ctx.out, "{text}");
+        crate::report::print_json(ctx.out, &out);
         return 0;
     }
     for line in gateway_status_lines(ctx, &local, source, &out, inspection.as_ref().ok()) {

@@ -53,12 +53,9 @@ pub fn run(ctx: &mut Ctx<'_>, command: SecretsCommand) -> u8 {
 }
 
 fn audit_cmd(ctx: &mut Ctx<'_>, args: &SecretsAuditArgs) -> u8 {
-    let subject = match Subject::load(ctx) {
+    let subject = match Subject::load_or_report(ctx) {
         Ok(s) => s,
-        Err(e) => {
-            let _ = writeln!(ctx.err, "[openclaw] {e}");
-            return 1;
-        }
+        Err(code) => return code,
     };
     let shown = audit::shorten(ctx, &subject.config_path);
     if !subject.config_exists() {
@@ -70,11 +67,7 @@ fn audit_cmd(ctx: &mut Ctx<'_>, args: &SecretsAuditArgs) -> u8 {
                 count: 0,
                 secrets: Vec::new(),
             };
-            let _ = writeln!(
-                ctx.out,
-                "{}",
-                serde_json::to_string_pretty(&v).unwrap_or_default()
-            );
+            crate::report::print_json(ctx.out, &v);
         } else {
             let _ = writeln!(ctx.out, "No config file at {shown}: no secrets to audit.");
         }
@@ -94,11 +87,7 @@ fn audit_cmd(ctx: &mut Ctx<'_>, args: &SecretsAuditArgs) -> u8 {
             format!("Cannot audit {shown}: {why}. Run `openclaw config validate` to see where.");
         if args.json {
             let v = json!({ "ok": false, "path": subject.config_path.display().to_string(), "error": message });
-            let _ = writeln!(
-                ctx.out,
-                "{}",
-                serde_json::to_string_pretty(&v).unwrap_or_default()
-            );
+            crate::report::print_json(ctx.out, &v);
         } else {
             let _ = writeln!(ctx.err, "{message}");
         }
@@ -123,11 +112,7 @@ fn audit_cmd(ctx: &mut Ctx<'_>, args: &SecretsAuditArgs) -> u8 {
                 })
                 .collect(),
         };
-        let _ = writeln!(
-            ctx.out,
-            "{}",
-            serde_json::to_string_pretty(&v).unwrap_or_default()
-        );
+        crate::report::print_json(ctx.out, &v);
     } else if found.is_empty() {
         let _ = writeln!(ctx.out, "No plaintext secrets in {shown}.");
     } else {

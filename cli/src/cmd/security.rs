@@ -65,30 +65,16 @@ pub fn run(ctx: &mut Ctx<'_>, command: SecurityCommand) -> u8 {
 }
 
 fn audit_cmd(ctx: &mut Ctx<'_>, args: &SecurityAuditArgs) -> u8 {
-    let subject = match Subject::load(ctx) {
+    let subject = match Subject::load_or_report(ctx) {
         Ok(s) => s,
-        Err(e) => {
-            let _ = writeln!(ctx.err, "[openclaw] {e}");
-            return 1;
-        }
+        Err(code) => return code,
     };
-    let mut fixed = Vec::new();
-    let mut fix_failed = false;
+    let (fixed, fix_failed) = if args.fix {
+        audit::fix_permissions(ctx, &subject)
+    } else {
+        (Vec::new(), false)
+    };
     let subject = if args.fix {
-        for p in audit::permission_problems(&subject) {
-            let shown = audit::shorten(ctx, &p.path);
-            match audit::tighten(&p) {
-                Ok(()) => fixed.push(format!(
-                    "{shown}: mode {:04o} → {:04o}",
-                    p.mode,
-                    p.fixed_mode()
-                )),
-                Err(e) => {
-                    fix_failed = true;
-                    fixed.push(format!("could not chmod {shown}: {e}"));
-                }
-            }
-        }
         subject.reload(ctx)
     } else {
         subject
@@ -109,25 +95,17 @@ fn audit_cmd(ctx: &mut Ctx<'_>, args: &SecurityAuditArgs) -> u8 {
             findings: &findings,
             fixed: args.fix.then_some(&fixed),
         };
-        let _ = writeln!(
-            ctx.out,
-            "{}",
-            serde_json::to_string_pretty(&out).unwrap_or_default()
-        );
+        crate::report::print_json(ctx.out, &out);
     } else {
         let mut s = format!(
             "OpenClaw security audit: {}\n",
             audit::shorten(ctx, &subject.config_path)
         );
         if args.fix {
-            if fixed.is_empty() {
-                s.push_str("Permissions were already tight; nothing changed.\n");
-            } else {
-                s.push_str("Fixed:\n");
-                for f in &fixed {
-                    s.push_str(&format!("  - {f}\n"));
-                }
-            }
+            s.push_str(&audit::fixed_section(
+                "Permissions were already tight; nothing changed.",
+                &fixed,
+            ));
         }
         for f in &findings {
             s.push_str(&f.render());

@@ -29,6 +29,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::Ctx;
+use crate::report::{fail, shorten};
 
 /// Upper bound for one `systemctl`/`launchctl`/`journalctl`/`loginctl` call.
 pub(crate) const TOOL_LIMIT: Duration = Duration::from_secs(20);
@@ -1272,42 +1273,16 @@ fn write_definition(path: &Path, text: &str) -> Result<(), String> {
     })
 }
 
-/// `~/…` for paths under the home directory.
-fn shorten(ctx: &Ctx<'_>, path: &Path) -> String {
-    if let Some(home) = paths::home(ctx.env)
-        && let Ok(rest) = path.strip_prefix(&home)
-    {
-        return format!("~/{}", rest.display());
-    }
-    path.display().to_string()
-}
-
 /// Prints a JSON value or the lines; returns `code`.
 fn finish(ctx: &mut Ctx<'_>, json: bool, value: Value, lines: &[String], code: u8) -> u8 {
     if json {
-        let text = serde_json::to_string_pretty(&value).unwrap_or_default();
-        let _ = writeln!(ctx.out, "{text}");
+        crate::report::print_json(ctx.out, &value);
     } else {
         for l in lines {
             let _ = writeln!(ctx.out, "{l}");
         }
     }
     code
-}
-
-/// Reports a failure before anything happened: JSON on stdout with `--json`, stderr otherwise.
-fn fail(ctx: &mut Ctx<'_>, json: bool, message: &str) -> u8 {
-    if json {
-        let v = json!({ "ok": false, "error": message });
-        let _ = writeln!(
-            ctx.out,
-            "{}",
-            serde_json::to_string_pretty(&v).unwrap_or_default()
-        );
-    } else {
-        let _ = writeln!(ctx.err, "[openclaw] {message}");
-    }
-    1
 }
 
 /// The commands to run by hand when no user manager is reachable.

@@ -209,8 +209,7 @@ pub fn run(ctx: &mut Ctx<'_>, args: SetupArgs) -> u8 {
     match setup(ctx, &args) {
         Ok(out) => {
             if args.json {
-                let text = serde_json::to_string_pretty(&out).unwrap_or_default();
-                let _ = writeln!(ctx.out, "{text}");
+                crate::report::print_json(ctx.out, &out);
             } else {
                 for line in lines(ctx, &out) {
                     let _ = writeln!(ctx.out, "{line}");
@@ -218,19 +217,7 @@ pub fn run(ctx: &mut Ctx<'_>, args: SetupArgs) -> u8 {
             }
             0
         }
-        Err(e) => {
-            if args.json {
-                let v = json!({ "ok": false, "error": e });
-                let _ = writeln!(
-                    ctx.out,
-                    "{}",
-                    serde_json::to_string_pretty(&v).unwrap_or_default()
-                );
-            } else {
-                let _ = writeln!(ctx.err, "[openclaw] {e}");
-            }
-            1
-        }
+        Err(e) => crate::report::fail(ctx, args.json, &e),
     }
 }
 
@@ -374,12 +361,7 @@ fn setup(ctx: &Ctx<'_>, args: &SetupArgs) -> Result<SetupOut, String> {
 
 /// `~/…` for paths under the home directory.
 fn shorten(ctx: &Ctx<'_>, path: &str) -> String {
-    if let Some(home) = paths::home(ctx.env)
-        && let Ok(rest) = Path::new(path).strip_prefix(&home)
-    {
-        return format!("~/{}", rest.display());
-    }
-    path.to_string()
+    crate::report::shorten(ctx, Path::new(path))
 }
 
 fn lines(ctx: &Ctx<'_>, out: &SetupOut) -> Vec<String> {
