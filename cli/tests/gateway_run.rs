@@ -1,20 +1,15 @@
 //! `openclaw gateway` as a process: refusals with their exit codes and messages, the dev bootstrap,
 //! a taken port, `--force`, and SIGTERM (shutdown event, close 1012, exit 0).
 
+mod support;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_openclaw");
-
-fn sandbox(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("ocrs-gwrun-{}-{tag}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(d.join("home")).expect("sandbox");
-    d
-}
+use support::{BIN, free_port, run_to_end, scratch_dir};
 
 fn cmd(dir: &Path) -> Command {
     let mut c = Command::new(BIN);
@@ -25,33 +20,6 @@ fn cmd(dir: &Path) -> Command {
         .current_dir(dir)
         .arg("--no-color");
     c
-}
-
-/// Runs a command that must end by itself within `limit`.
-fn run_to_end(mut c: Command, limit: Duration) -> Output {
-    let mut child = c
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Ok(Some(_)) = child.try_wait() {
-            return child.wait_with_output().expect("output");
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("command did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 /// A gateway child that is always stopped.
@@ -126,7 +94,7 @@ fn http_get(port: u16, path: &str) -> Option<String> {
 
 #[test]
 fn refusals_exit_with_openclaw_codes() {
-    let d = sandbox("refusals");
+    let d = scratch_dir("ocrs-gwrun", "refusals");
     // No config.
     let out = run_to_end(
         {
@@ -190,7 +158,7 @@ fn refusals_exit_with_openclaw_codes() {
 
 #[test]
 fn dev_gateway_boots_and_stops_on_sigterm() {
-    let d = sandbox("dev");
+    let d = scratch_dir("ocrs-gwrun", "dev");
     let port = free_port();
     let mut c = cmd(&d);
     c.args([
@@ -245,7 +213,7 @@ fn dev_gateway_boots_and_stops_on_sigterm() {
 
 #[test]
 fn force_replaces_the_listener() {
-    let d = sandbox("force");
+    let d = scratch_dir("ocrs-gwrun", "force");
     let port = free_port();
     let args = [
         "--dev".to_string(),
@@ -318,7 +286,7 @@ fn wait_line(rx: &std::sync::mpsc::Receiver<String>, pred: impl Fn(&str) -> bool
 
 #[test]
 fn logging_style_switches_live_and_sigusr1_restarts_in_process() {
-    let d = sandbox("live");
+    let d = scratch_dir("ocrs-gwrun", "live");
     let port = free_port();
     let config = d.join("openclaw.json");
     let base = "{\n  gateway: { mode: \"local\", auth: { mode: \"token\", token: \"live-token\" }, reload: { debounceMs: 50 } },\n";

@@ -3,13 +3,16 @@
 //! there is nothing to read, and redaction of secrets from the console and the file at trace
 //! level.
 
+mod support;
+
 use std::io::{BufRead, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_openclaw");
+use support::{BIN, free_port, run_to_end, scratch_dir};
+
 /// Upper bound of every wait.
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -17,13 +20,6 @@ const TOKEN: &str = "gw-token-Zq81bV3xKp0aLm";
 const API_KEY: &str = "prov-key-77HhQw2Rt6uYiOp";
 const ACCOUNT: &str = "acct-4242424242";
 const FILE_KEY: &str = "filekey-Jk29sLq0Xv7Nw3";
-
-fn sandbox(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("ocrs-logs-{}-{tag}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(d.join("home")).expect("sandbox");
-    d
-}
 
 fn cmd(dir: &Path) -> Command {
     let mut c = Command::new(BIN);
@@ -36,32 +32,6 @@ fn cmd(dir: &Path) -> Command {
         .current_dir(dir)
         .arg("--no-color");
     c
-}
-
-fn run_to_end(mut c: Command) -> Output {
-    let mut child = c
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Ok(Some(_)) = child.try_wait() {
-            return child.wait_with_output().expect("output");
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("command did not finish within {WAIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 fn text(b: &[u8]) -> String {
@@ -218,11 +188,11 @@ fn transcript(o: &Output) -> String {
 
 #[test]
 fn nothing_to_read_exits_1_and_says_what_was_tried() {
-    let d = sandbox("nothing");
+    let d = scratch_dir("ocrs-logs", "nothing");
     let port = free_port();
     let mut c = cmd(&d);
     c.env("OPENCLAW_GATEWAY_PORT", port.to_string()).arg("logs");
-    let o = run_to_end(c);
+    let o = run_to_end(c, WAIT);
     assert_eq!(o.status.code(), Some(1), "{}", transcript(&o));
     let err = text(&o.stderr);
     assert!(
@@ -242,7 +212,7 @@ fn nothing_to_read_exits_1_and_says_what_was_tried() {
 
 #[test]
 fn reads_the_file_directly_when_no_gateway_answers() {
-    let d = sandbox("direct");
+    let d = scratch_dir("ocrs-logs", "direct");
     let log = d.join("gw.log");
     std::fs::write(&log, SEEDED).expect("seed");
     std::fs::write(
@@ -257,7 +227,7 @@ fn reads_the_file_directly_when_no_gateway_answers() {
     let run = |args: &[&str]| {
         let mut c = cmd(&d);
         c.env("OPENCLAW_GATEWAY_PORT", &port).arg("logs").args(args);
-        run_to_end(c)
+        run_to_end(c, WAIT)
     };
     let human = run(&["--limit", "3"]);
     assert_eq!(human.status.code(), Some(0), "{}", transcript(&human));
@@ -272,7 +242,7 @@ fn reads_the_file_directly_when_no_gateway_answers() {
 
 #[test]
 fn reads_over_rpc_from_a_running_gateway() {
-    let d = sandbox("rpc");
+    let d = scratch_dir("ocrs-logs", "rpc");
     let log = d.join("gw.log");
     std::fs::write(&log, SEEDED).expect("seed");
     // A silent gateway: the file holds only the seeded lines, so the output is stable.
@@ -291,7 +261,7 @@ fn reads_over_rpc_from_a_running_gateway() {
         c.env("OPENCLAW_GATEWAY_PORT", port.to_string())
             .arg("logs")
             .args(args);
-        run_to_end(c)
+        run_to_end(c, WAIT)
     };
     let human = run(&["--limit", "3"]);
     assert_eq!(human.status.code(), Some(0), "{}", transcript(&human));
@@ -362,7 +332,7 @@ fn append(path: &Path, line: &str) {
 
 #[test]
 fn follow_reading_the_file_survives_truncation_and_rotation() {
-    let d = sandbox("follow-file");
+    let d = scratch_dir("ocrs-logs", "follow-file");
     let log = d.join("gw.log");
     std::fs::write(&log, SEEDED).expect("seed");
     std::fs::write(
@@ -424,7 +394,7 @@ fn follow_reading_the_file_survives_truncation_and_rotation() {
 
 #[test]
 fn secrets_never_reach_the_console_or_the_file_at_trace_level() {
-    let d = sandbox("redact");
+    let d = scratch_dir("ocrs-logs", "redact");
     let log = d.join("gw.log");
     let config = d.join("openclaw.json");
     // The second provider's key comes from a file SecretRef.
@@ -453,7 +423,7 @@ fn secrets_never_reach_the_console_or_the_file_at_trace_level() {
     let call = |args: &[&str]| {
         let mut c = cmd(&d);
         c.env("OPENCLAW_GATEWAY_PORT", port.to_string()).args(args);
-        run_to_end(c)
+        run_to_end(c, WAIT)
     };
     let ok = call(&["gateway", "call", "health", "--token", TOKEN]);
     assert_eq!(ok.status.code(), Some(0), "{}", transcript(&ok));
@@ -482,7 +452,7 @@ fn secrets_never_reach_the_console_or_the_file_at_trace_level() {
 
 #[test]
 fn the_file_stops_growing_at_max_file_bytes_and_the_console_says_so_once() {
-    let d = sandbox("cap");
+    let d = scratch_dir("ocrs-logs", "cap");
     let log = d.join("gw.log");
     std::fs::write(
         d.join("openclaw.json"),
@@ -498,7 +468,7 @@ fn the_file_stops_growing_at_max_file_bytes_and_the_console_says_so_once() {
         let mut c = cmd(&d);
         c.env("OPENCLAW_GATEWAY_PORT", port.to_string())
             .args(["gateway", "call", "health"]);
-        let _ = run_to_end(c);
+        let _ = run_to_end(c, WAIT);
     }
     let (_, err) = g.stop();
     let size = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);

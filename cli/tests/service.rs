@@ -11,14 +11,14 @@
 //! * the unit itself is checked with the real `systemd-analyze verify --user` when it works here
 //!   (it is skipped with a printed reason otherwise).
 //!
-//! Every run is bounded (see `service_support::RUN_LIMIT`).
+//! Every run is bounded (see `support::RUN_LIMIT`).
 
-mod service_support;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use service_support::{BIN, Sandbox, free_port, run, run_settings, settings};
+use support::{BIN, Sandbox, free_port, run, run_settings, settings};
 
 /// A fake `systemctl`: appends its argv to `$FAKE_LOG`; `--user is-system-running` prints
 /// `$FAKE_SYSTEMD_STATE` (default `running`); `--user show …` prints the file `$FAKE_SHOW`.

@@ -3,13 +3,13 @@
 //! and idempotence are checked on the real files; a gateway is started from the config setup
 //! wrote to prove it is usable. Every wait is bounded.
 
-mod service_support;
+mod support;
 
 use std::path::Path;
 use std::time::SystemTime;
 
 use serde_json::Value;
-use service_support::{Gateway, Sandbox, free_port, mode, run_settings};
+use support::{Gateway, Sandbox, free_port, mode, run_settings};
 
 fn config_of(dir: &Path) -> Value {
     let text = std::fs::read_to_string(dir.join("openclaw.json")).expect("read config");
@@ -198,7 +198,7 @@ fn profiles_are_isolated_and_usable() {
     // gateway that answers.
     let other_port = free_port();
     let listener = std::net::TcpListener::bind(("127.0.0.1", other_port)).expect("bind");
-    let beta = service_support::run(
+    let beta = support::run(
         sb.cmd()
             .env("OPENCLAW_GATEWAY_PORT", other_port.to_string())
             .args([
@@ -226,7 +226,7 @@ fn profiles_are_isolated_and_usable() {
         "{}",
         beta.transcript()
     );
-    let text = service_support::run(
+    let text = support::run(
         sb.cmd()
             .env("OPENCLAW_GATEWAY_PORT", other_port.to_string())
             .args(["--profile", "beta", "gateway", "status", "--no-probe"]),

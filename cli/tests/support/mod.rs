@@ -1,4 +1,4 @@
-//! Shared by `tests/service.rs` and `tests/setup.rs`: a temporary HOME, bounded runs of the real
+//! Shared by the integration tests (`mod support;`): a temporary HOME, bounded runs of the real
 //! binary with a cleared environment, fake supervisor tools, a gateway child process, and
 //! snapshot filters.
 #![allow(dead_code)] // each test crate uses a different part
@@ -350,4 +350,41 @@ pub fn mode(path: &Path) -> u32 {
         .permissions()
         .mode()
         & 0o7777
+}
+
+/// Sets the permission bits of a path.
+pub fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .unwrap_or_else(|e| panic!("chmod {}: {e}", path.display()));
+}
+
+/// A fresh `<temp>/<prefix>-<pid>-<tag>` directory with an empty `home/` inside (for tests that
+/// build their own commands; the caller removes it).
+pub fn scratch_dir(prefix: &str, tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("{prefix}-{}-{tag}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(d.join("home")).expect("create scratch directory");
+    d
+}
+
+/// Runs a command that must end by itself within `limit`, capturing its output; one that does
+/// not is killed and fails the test.
+pub fn run_to_end(mut c: Command, limit: Duration) -> std::process::Output {
+    let mut child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Ok(Some(_)) = child.try_wait() {
+            return child.wait_with_output().expect("output");
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("command did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
