@@ -3,17 +3,14 @@
 //! not flagged), `--check`, exposure and weak-auth findings, `trusted-proxy`, hooks token reuse,
 //! dangerous flags, permissions and `--fix`, `--deep`; human and `--json` outputs snapshotted.
 
+mod support;
+
 use std::ffi::OsStr;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_openclaw");
-const RUN_LIMIT: Duration = Duration::from_secs(30);
+use support::{BIN, Run, chmod, mode, regex_escape, run};
 
 /// Secrets written every way: literal, SecretRef, `${VAR}`, in an included file, inline env.
 const SECRETS: &str = r#"// Config with secrets in it.
@@ -104,7 +101,7 @@ impl Sandbox {
             .current_dir(&self.root)
             .arg("--no-color")
             .args(args);
-        run(c)
+        run(&mut c)
     }
 
     fn dir(&self) -> PathBuf {
@@ -137,75 +134,6 @@ impl Sandbox {
 impl Drop for Sandbox {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.root);
-    }
-}
-
-fn regex_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if "\\.+*?()|[]{}^$#&-~".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
-fn chmod(p: &Path, mode: u32) {
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).expect("chmod");
-}
-
-fn mode(p: &Path) -> u32 {
-    std::fs::metadata(p).expect("metadata").permissions().mode() & 0o7777
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(mut c: Command) -> Run {
-    let mut child = c
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn openclaw");
-    let deadline = Instant::now() + RUN_LIMIT;
-    while child.try_wait().expect("try_wait").is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("openclaw did not finish within {RUN_LIMIT:?}: {c:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let out = child.wait_with_output().expect("wait for openclaw");
-    let stdout = String::from_utf8(out.stdout).expect("stdout is UTF-8");
-    let stderr = String::from_utf8(out.stderr).expect("stderr is UTF-8");
-    let code = out.status.code().expect("exited normally");
-    assert!(
-        code != 101 && !stderr.contains("panicked"),
-        "openclaw panicked: {c:?}\nstderr:\n{stderr}"
-    );
-    Run {
-        code,
-        stdout,
-        stderr,
-    }
-}
-
-impl Run {
-    fn transcript(&self) -> String {
-        format!(
-            "exit code: {}\n----- stdout -----\n{}----- stderr -----\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
     }
 }
 

@@ -7,6 +7,8 @@
 //! `--no-color`. Snapshots replace the repository path with `[REPO]`, the temporary `HOME` with
 //! `[HOME]` and the rest of the temporary directory with `[TMP]`.
 
+mod support;
+
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,7 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_openclaw");
+use support::{BIN, regex_escape};
 
 /// The variables the fixtures expect (fixtures/config/README.md, "Environment variables").
 const FIXTURE_ENV: &[(&str, &str)] = &[
@@ -117,18 +119,6 @@ impl Drop for Sandbox {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.root);
     }
-}
-
-/// Escapes regex metacharacters (the same set as `regex::escape`).
-fn regex_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if "\\.+*?()|[]{}^$#&-~".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,6 +6,8 @@
 //! Every run execs the binary with a cleared environment and a fresh temporary `HOME`, like
 //! `tests/cli.rs`.
 
+mod support;
+
 use std::ffi::OsStr;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
@@ -16,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_openclaw");
+use support::{BIN, mode, regex_escape};
 
 /// A hand-written config with comments of every kind, valid against the schema.
 const CONFIG: &str = r#"// My OpenClaw config (hand-written).
@@ -147,17 +149,6 @@ impl Drop for Sandbox {
     }
 }
 
-fn regex_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if "\\.+*?()|[]{}^$#&-~".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
 struct Run {
     code: i32,
     stdout: String,
@@ -225,10 +216,6 @@ fn comments(text: &str) -> Vec<&str> {
         }
     }
     out
-}
-
-fn mode(p: &Path) -> u32 {
-    std::fs::metadata(p).expect("metadata").permissions().mode() & 0o7777
 }
 
 // ---------------------------------------------------------------------------------------------

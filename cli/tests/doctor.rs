@@ -3,20 +3,17 @@
 //! else); `--fix` migrates with comments kept, a `.bak` and tight permissions, and refuses a
 //! migration whose result would be invalid; the human and `--json` outputs are snapshotted.
 
+mod support;
+
 use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_openclaw");
-/// Longest any one doctor run may take.
-const RUN_LIMIT: Duration = Duration::from_secs(30);
+use support::{BIN, Run, chmod, free_port, mode, regex_escape, run};
 
 /// A config written before `agents.defaults`, `gateway.auth` and bind modes existed.
 const LEGACY: &str = r#"// My OpenClaw config (hand-written, 2025).
@@ -82,7 +79,7 @@ impl Sandbox {
     {
         let mut c = self.cmd();
         c.args(args);
-        run(c)
+        run(&mut c)
     }
 
     fn dir(&self) -> PathBuf {
@@ -120,93 +117,17 @@ impl Drop for Sandbox {
     }
 }
 
-fn regex_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if "\\.+*?()|[]{}^$#&-~".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-fn chmod(p: &Path, mode: u32) {
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).expect("chmod");
-}
-
-fn mode(p: &Path) -> u32 {
-    std::fs::metadata(p).expect("metadata").permissions().mode() & 0o7777
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs a command that must end by itself within [`RUN_LIMIT`].
-fn run(mut c: Command) -> Run {
-    let mut child = c
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn openclaw");
-    let deadline = Instant::now() + RUN_LIMIT;
-    while child.try_wait().expect("try_wait").is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("openclaw did not finish within {RUN_LIMIT:?}: {c:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let out = child.wait_with_output().expect("wait for openclaw");
-    let stdout = String::from_utf8(out.stdout).expect("stdout is UTF-8");
-    let stderr = String::from_utf8(out.stderr).expect("stderr is UTF-8");
-    let code = out.status.code().expect("exited normally");
-    assert!(
-        code != 101 && !stderr.contains("panicked"),
-        "openclaw panicked: {c:?}\nstderr:\n{stderr}"
-    );
-    Run {
-        code,
-        stdout,
-        stderr,
-    }
-}
-
-impl Run {
-    fn transcript(&self) -> String {
-        format!(
-            "exit code: {}\n----- stdout -----\n{}----- stderr -----\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
-    }
-
-    fn check_ids(&self) -> Vec<String> {
-        self.json()["findings"]
-            .as_array()
-            .expect("findings")
-            .iter()
-            .map(|f| f["checkId"].as_str().expect("checkId").to_string())
-            .collect()
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
+
+/// The `checkId`s of a `doctor --json` run.
+fn check_ids(r: &Run) -> Vec<String> {
+    r.json()["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["checkId"].as_str().expect("checkId").to_string())
+        .collect()
+}
 
 #[test]
 fn legacy_config_is_reported_with_lines() {
@@ -221,7 +142,7 @@ fn legacy_config_is_reported_with_lines() {
     assert_eq!(v["schemaVersion"], 1);
     assert_eq!(v["ok"], false);
     assert!(v["checksRun"].as_u64().is_some_and(|n| n >= 8));
-    let ids = json.check_ids();
+    let ids = check_ids(&json);
     for want in [
         "core/doctor/legacy-agent",
         "core/doctor/legacy-identity",
@@ -332,7 +253,7 @@ fn missing_config_and_state_dir() {
     let sb = Sandbox::new("missing");
     let r = sb.run(["doctor", "--json"]);
     assert_eq!(r.code, 1, "{}", r.transcript());
-    let ids = r.check_ids();
+    let ids = check_ids(&r);
     assert!(
         ids.contains(&"core/doctor/config-missing".to_string()),
         "{ids:?}"
@@ -445,7 +366,7 @@ fn port_held_by_the_gateway_is_fine() {
     c.env_remove("OPENCLAW_GATEWAY_PORT")
         .arg("doctor")
         .arg("--json");
-    let r = run(c);
+    let r = run(&mut c);
     assert_eq!(r.code, 0, "{}", r.transcript());
     assert_eq!(r.json()["findings"], serde_json::json!([]));
 }

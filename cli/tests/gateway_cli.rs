@@ -7,9 +7,10 @@
 //! drop guard (SIGTERM, then SIGKILL). Snapshots replace the port, pids, ids, timestamps, counters
 //! and temporary paths with placeholders.
 
+mod support;
+
 use std::ffi::OsStr;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,10 +18,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_openclaw");
-
-/// Upper bound for one CLI run (the commands' own default timeout is 10 s).
-const RUN_LIMIT: Duration = Duration::from_secs(30);
+use support::{BIN, Run, free_port, http_health_ok, regex_escape, run};
 
 // ---------------------------------------------------------------------------------------------
 // Sandbox: a temporary directory holding HOME, removed on drop.
@@ -93,125 +91,11 @@ impl Drop for Sandbox {
     }
 }
 
-/// Escapes regex metacharacters (the same set as `regex::escape`).
-fn regex_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if "\\.+*?()|[]{}^$#&-~".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
 // ---------------------------------------------------------------------------------------------
 // Running the binary, bounded.
 
-struct Run {
-    /// The command line (with the variables set beyond HOME and NO_COLOR), for descriptions.
-    command: String,
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn transcript(&self) -> String {
-        format!(
-            "exit code: {}\n----- stdout -----\n{}----- stderr -----\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.transcript()))
-    }
-}
-
-/// Runs to completion within [`RUN_LIMIT`]; a run that does not return is killed and fails.
-fn run(cmd: &mut Command) -> Run {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn openclaw");
-    let mut out = child.stdout.take().expect("stdout pipe");
-    let mut err = child.stderr.take().expect("stderr pipe");
-    let out_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = out.read_to_end(&mut buf);
-        buf
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = err.read_to_end(&mut buf);
-        buf
-    });
-    let deadline = Instant::now() + RUN_LIMIT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for openclaw") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("openclaw did not return within {RUN_LIMIT:?}: {cmd:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let stdout = String::from_utf8(out_reader.join().expect("stdout reader")).expect("UTF-8");
-    let stderr = String::from_utf8(err_reader.join().expect("stderr reader")).expect("UTF-8");
-    let Some(code) = status.code() else {
-        panic!("openclaw was killed by a signal: {cmd:?}\nstderr:\n{stderr}");
-    };
-    let mut command: Vec<String> = cmd
-        .get_envs()
-        .filter(|(k, _)| *k != "HOME" && *k != "NO_COLOR")
-        .filter_map(|(k, v)| Some(format!("{}={}", k.to_str()?, v?.to_str()?)))
-        .collect();
-    command.push("openclaw".into());
-    command.extend(cmd.get_args().map(|a| a.to_string_lossy().into_owned()));
-    assert!(
-        code != 101 && !stderr.contains("panicked"),
-        "openclaw panicked: {cmd:?}\nstderr:\n{stderr}"
-    );
-    Run {
-        command: command.join(" "),
-        code,
-        stdout,
-        stderr,
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // A gateway child process.
-
-/// A loopback port with nothing listening (bound, then released).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-/// `GET /health` answers 200.
-fn http_health_ok(port: u16) -> bool {
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
-    let _ = s.set_write_timeout(Some(Duration::from_secs(1)));
-    if s.write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        .is_err()
-    {
-        return false;
-    }
-    let mut buf = Vec::new();
-    let _ = s.read_to_end(&mut buf);
-    buf.starts_with(b"HTTP/1.1 200")
-}
 
 struct Gateway {
     child: Child,
