@@ -647,3 +647,31 @@ fn gateway_status_without_config_or_gateway() {
     assert_eq!(bad.code, 1, "{}", bad.transcript());
     assert!(bad.stderr.contains("Cannot combine --dev with --profile"));
 }
+
+/// Ports as OpenClaw 2026.9.6 resolves them with nothing configured (observed with `gateway status
+/// --json`): 18789, `--dev` 19001, `--profile foo` 47223 (derived from the name); `gateway.port` and
+/// `OPENCLAW_GATEWAY_PORT` still win for a named profile.
+#[test]
+fn profile_ports_match_openclaw() {
+    let sb = Sandbox::new("profports");
+    let port_of = |args: &[&str], env: &[(&str, &str)]| {
+        let mut c = sb.cmd();
+        c.env_remove("OPENCLAW_GATEWAY_PORT");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let r = run(c.args(args));
+        assert_eq!(r.code, 0, "{}", r.transcript());
+        r.json()["gateway"]["port"].as_u64().unwrap_or_default()
+    };
+    let status = ["gateway", "status", "--json", "--no-probe"];
+    assert_eq!(port_of(&status, &[]), 18789);
+    assert_eq!(port_of(&[&["--dev"][..], &status].concat(), &[]), 19001);
+    let foo = [&["--profile", "foo"][..], &status].concat();
+    assert_eq!(port_of(&foo, &[]), 47223);
+    assert_eq!(port_of(&foo, &[("OPENCLAW_GATEWAY_PORT", "19555")]), 19555);
+    let dir = sb.home.join(".openclaw-foo");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(dir.join("openclaw.json"), "{ gateway: { port: 19011 } }").expect("write");
+    assert_eq!(port_of(&foo, &[]), 19011);
+}

@@ -25,7 +25,6 @@ use crate::cmd::service;
 use crate::report::shorten;
 use crate::{CallArgs, ClientArgs, Ctx, GatewayStatusArgs, HealthArgs, StatusArgs};
 
-const DEFAULT_PORT: u16 = 18789;
 const DEV_PORT: u16 = 19001;
 /// Upper bound of the "is anything listening" TCP check of `gateway status`.
 const LISTEN_CHECK: Duration = Duration::from_secs(1);
@@ -180,7 +179,11 @@ pub(crate) fn port_by_precedence(
         return Ok((DEV_PORT, PortSource::Dev));
     }
     match config.pointer("/gateway/port") {
-        None | Some(Value::Null) => Ok((DEFAULT_PORT, PortSource::Default)),
+        // 18789, or the port derived from a named profile (`--profile foo` → 47223).
+        None | Some(Value::Null) => Ok((
+            runtime::config::paths::default_port(ctx.profile.effective().ok().flatten()),
+            PortSource::Default,
+        )),
         Some(v) => v
             .as_u64()
             .and_then(valid)

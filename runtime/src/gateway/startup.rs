@@ -286,9 +286,18 @@ pub fn prepare(opts: &StartOptions, env: &dyn Env) -> Result<Prepared, StartErro
         .map(|c| c.sources.clone())
         .unwrap_or_default();
     let root = checked.as_ref().and_then(|c| c.root.as_ref());
+    let profile_port = paths::default_port(opts.profile.effective().ok().flatten());
     let mut get = |path: &str| -> Result<Option<Value>, StartError> {
         resolve_path(path, root, &mut sources, &cli, env)
-            .map(|r| r.map(|r| r.value))
+            .map(|r| {
+                r.map(|r| match r.origin {
+                    // A named profile's gateway has its own default port (`--profile foo` → 47223).
+                    crate::config::resolve::Origin::Default if path == "gateway.port" => {
+                        Value::from(profile_port)
+                    }
+                    _ => r.value,
+                })
+            })
             .map_err(|issue| {
                 StartError::refused(
                     1,
@@ -301,7 +310,7 @@ pub fn prepare(opts: &StartOptions, env: &dyn Env) -> Result<Prepared, StartErro
             .as_u64()
             .and_then(|p| u16::try_from(p).ok())
             .filter(|p| *p > 0),
-        None => Some(18789),
+        None => Some(profile_port),
         _ => None,
     }
     .ok_or_else(|| StartError::refused(1, "Invalid port: use a number from 1 to 65535."))?;
@@ -719,6 +728,18 @@ mod tests {
         // --port beats the env port.
         o.port = Some("19100".into());
         assert_eq!(prepare(&o, &env).expect("port").settings.port, 19100);
+        // A named profile's default port is derived from its name; gateway.port still wins.
+        let mut named = opts(&d);
+        named.profile.name = Some("foo".into());
+        named.allow_unconfigured = true;
+        assert_eq!(prepare(&named, &env).expect("foo").settings.port, 47223);
+        std::fs::create_dir_all(home.join(".openclaw-foo")).expect("mkdir");
+        std::fs::write(
+            home.join(".openclaw-foo/openclaw.json"),
+            "{ gateway: { mode: 'local', port: 19300 } }",
+        )
+        .expect("w");
+        assert_eq!(prepare(&named, &env).expect("foo").settings.port, 19300);
         // Non-loopback bind without auth is refused; with a token it starts.
         let cfg = d.join("lan.json5");
         std::fs::write(
