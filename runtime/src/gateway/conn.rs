@@ -138,8 +138,8 @@ async fn writer<W: AsyncWrite + Unpin>(
     mut rx: mpsc::UnboundedReceiver<Out>,
     buffered: Arc<AtomicUsize>,
     kill: CancellationToken,
+    mut seq: u64,
 ) -> WriterEnd {
-    let mut seq: u64 = 0;
     let end = 'outer: loop {
         let first = tokio::select! {
             biased;
@@ -163,18 +163,7 @@ async fn writer<W: AsyncWrite + Unpin>(
                     state_version,
                 } => {
                     seq += 1;
-                    let mut s = String::with_capacity(payload.len() + 64);
-                    s.push_str("{\"type\":\"event\",\"event\":\"");
-                    s.push_str(name);
-                    s.push_str("\",\"payload\":");
-                    s.push_str(&payload);
-                    s.push_str(",\"seq\":");
-                    s.push_str(&seq.to_string());
-                    if let Some(sv) = &state_version {
-                        s.push_str(",\"stateVersion\":");
-                        s.push_str(sv);
-                    }
-                    s.push('}');
+                    let s = event_text(name, &payload, seq, state_version.as_deref());
                     (
                         Frame::text(Payload::Owned(s.into_bytes())),
                         payload.len() + 64,
@@ -882,15 +871,34 @@ fn features_json() -> &'static str {
     })
 }
 
-/// Writes one text frame straight to the socket (used before the writer task starts).
+/// An event frame's text with its per-connection `seq`.
+fn event_text(name: &str, payload: &str, seq: u64, state_version: Option<&str>) -> String {
+    let mut s = String::with_capacity(payload.len() + 96);
+    s.push_str("{\"type\":\"event\",\"event\":\"");
+    s.push_str(name);
+    s.push_str("\",\"payload\":");
+    s.push_str(payload);
+    s.push_str(",\"seq\":");
+    let _ = write!(s, "{seq}");
+    if let Some(sv) = state_version {
+        s.push_str(",\"stateVersion\":");
+        s.push_str(sv);
+    }
+    s.push('}');
+    s
+}
+
+/// Writes text frames straight to the socket with one flush (used before the writer task starts).
 async fn write_direct<W: AsyncWrite + Unpin>(
     ws: &mut fastwebsockets::WebSocketWrite<BufWriter<W>>,
-    text: String,
+    texts: Vec<String>,
     limit: Duration,
 ) -> bool {
     let write = async {
-        ws.write_frame(Frame::text(Payload::Owned(text.into_bytes())))
-            .await?;
+        for text in texts {
+            ws.write_frame(Frame::text(Payload::Owned(text.into_bytes())))
+                .await?;
+        }
         ws.flush().await
     };
     matches!(tokio::time::timeout(limit, write).await, Ok(Ok(())))
@@ -937,26 +945,34 @@ pub async fn run(g: Gateway, io: Io, up: Upgrade, preamble: Option<Vec<u8>>) {
         None,
     );
     let mut session = None;
-    if write_direct(&mut tx, challenge, write_limit).await {
+    if write_direct(&mut tx, vec![challenge], write_limit).await {
         session = handshake(&g, &mut rx, &outbox, &up, &nonce, &conn_id).await;
     }
-    if let Some((_, _, hello)) = &mut session
-        && !write_direct(&mut tx, std::mem::take(hello), write_limit).await
-    {
-        session = None;
-    }
-    let writer_task = tokio::spawn(writer(tx, orx, buffered, kill.clone()));
-    if let Some((session, presence, _)) = session {
-        tracing::debug!(conn = %session.conn_id, peer = %up.peer, role = %session.role, "client connected");
-        g.add_client(conn_num, outbox.clone(), presence);
-        outbox.events.store(true, Ordering::Release);
-        // A fresh health snapshot follows every connect (after hello-ok: off its critical path).
+    // A fresh health snapshot follows every connect as the connection's first event (seq 1). It
+    // goes out in the same write as hello-ok: one syscall, and no writer-task wake-up, per connect.
+    let mut first_seq = 0;
+    if let Some((_, presence, hello)) = &mut session {
+        // Registered first, so the snapshot counts this connection; its events stay off until
+        // the writer runs.
+        g.add_client(conn_num, outbox.clone(), presence.take());
         g.refresh_health();
-        outbox.event(
+        let health = event_text(
             "health",
-            g.health_json(),
-            Some(Arc::from(g.state_version().to_string())),
+            &g.health_json(),
+            1,
+            Some(&g.state_version().to_string()),
         );
+        if write_direct(&mut tx, vec![std::mem::take(hello), health], write_limit).await {
+            first_seq = 1;
+        } else {
+            g.remove_client(conn_num);
+            session = None;
+        }
+    }
+    let writer_task = tokio::spawn(writer(tx, orx, buffered, kill.clone(), first_seq));
+    if let Some((session, _, _)) = session {
+        tracing::debug!(conn = %session.conn_id, peer = %up.peer, role = %session.role, "client connected");
+        outbox.events.store(true, Ordering::Release);
         rx.set_max_message_size(g.settings().max_payload + 1);
         serve_requests(&g, &mut rx, &outbox, &session).await;
         g.remove_client(conn_num);
