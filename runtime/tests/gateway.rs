@@ -842,6 +842,9 @@ async fn websocket_upgrade_fast_path_and_fallback() {
         assert_eq!(hello["payload"]["type"], "hello-ok", "{name}: {hello}");
     }
 
+    // A client that connected but sent nothing yet.
+    let mut silent = TcpStream::connect(addr).await.expect("connect");
+
     let mut s = TcpStream::connect(addr).await.expect("connect");
     s.write_all(
         UPGRADE_HEAD
@@ -855,5 +858,13 @@ async fn websocket_upgrade_fast_path_and_fallback() {
     let mut c = RawClient { s, buf: Vec::new() };
     let resp = c.head().await;
     assert!(resp.starts_with("HTTP/1.1 400"), "{resp}");
+    // Stopping drops the silent client instead of waiting out its 10 s header timeout.
     r.stop(Duration::from_millis(500)).await;
+    let mut byte = [0u8; 1];
+    // Well under the header timeout, so only the shutdown can have closed it.
+    let limit = Duration::from_secs(5);
+    let n = tokio::time::timeout(limit, tokio::io::AsyncReadExt::read(&mut silent, &mut byte))
+        .await
+        .expect("the silent client is closed at shutdown");
+    assert!(matches!(n, Ok(0) | Err(_)), "{n:?}");
 }

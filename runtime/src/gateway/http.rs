@@ -141,9 +141,13 @@ async fn accept_loop(g: Gateway, listener: TcpListener, stop: CancellationToken)
         let g = g.clone();
         g.tracker().clone().spawn(async move {
             let mut stream = stream;
-            let head =
-                tokio::time::timeout(HEADER_READ_TIMEOUT, upgrade::read_head(&mut stream, peer))
-                    .await;
+            // A client that has not sent its request head when the gateway stops is simply
+            // dropped (as hyper does for a connection with no request in flight).
+            let shutdown = g.shutdown_token().clone();
+            let head = tokio::select! {
+                h = tokio::time::timeout(HEADER_READ_TIMEOUT, upgrade::read_head(&mut stream, peer)) => h,
+                _ = shutdown.cancelled() => return,
+            };
             match head {
                 // Slow or silent peers get nothing, as hyper's header timeout does.
                 Err(_) | Ok(Head::Gone) => {}
