@@ -948,24 +948,28 @@ pub async fn run(g: Gateway, io: Io, up: Upgrade, preamble: Option<Vec<u8>>) {
     if write_direct(&mut tx, vec![challenge], write_limit).await {
         session = handshake(&g, &mut rx, &outbox, &up, &nonce, &conn_id).await;
     }
-    // A fresh health snapshot follows every connect as the connection's first event (seq 1). It
-    // goes out in the same write as hello-ok: one syscall, and no writer-task wake-up, per connect.
+    // hello-ok first; then a fresh health snapshot as the connection's first event (seq 1), built
+    // after hello-ok is on the wire (off its critical path) and written from this task too, so the
+    // connect costs no writer-task wake-up. The client is registered before the snapshot, so it
+    // counts itself; its other events stay off until the writer runs.
     let mut first_seq = 0;
     if let Some((_, presence, hello)) = &mut session {
-        // Registered first, so the snapshot counts this connection; its events stay off until
-        // the writer runs.
-        g.add_client(conn_num, outbox.clone(), presence.take());
-        g.refresh_health();
-        let health = event_text(
-            "health",
-            &g.health_json(),
-            1,
-            Some(&g.state_version().to_string()),
-        );
-        if write_direct(&mut tx, vec![std::mem::take(hello), health], write_limit).await {
-            first_seq = 1;
+        if write_direct(&mut tx, vec![std::mem::take(hello)], write_limit).await {
+            g.add_client(conn_num, outbox.clone(), presence.take());
+            g.refresh_health();
+            let health = event_text(
+                "health",
+                &g.health_json(),
+                1,
+                Some(&g.state_version().to_string()),
+            );
+            if write_direct(&mut tx, vec![health], write_limit).await {
+                first_seq = 1;
+            } else {
+                g.remove_client(conn_num);
+                session = None;
+            }
         } else {
-            g.remove_client(conn_num);
             session = None;
         }
     }
