@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use runtime::config::migrate::{Node, Span, Spanned};
-use runtime::config::schema::{self, NodeKind};
+use runtime::config::schema;
 use runtime::config::{Checked, ReadError, paths};
 use runtime::gateway::runfile::{self, RunInfo};
 use serde::Serialize;
@@ -326,7 +326,9 @@ pub fn plaintext_secrets(checked: &Checked) -> Vec<PlainSecret> {
     let Some(root) = &checked.root else {
         return out;
     };
-    walk(checked, root, schema::root(), "", 0, &mut out);
+    schema::visit_secrets(root, &mut |path, v| {
+        push_plain(checked, v, path, &env_var_for(path), &mut out)
+    });
     // Inline env variables with credential-like names.
     if let Some(env) = root.get("env") {
         for m in env.members() {
@@ -392,82 +394,6 @@ fn push_plain(
         column: lc.column,
         env_var: env_var.to_string(),
     });
-}
-
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_string()
-    } else {
-        format!("{path}.{key}")
-    }
-}
-
-/// Walks the tree alongside the schema table (as the gateway's redaction does) and collects the
-/// string values of nodes marked secret.
-fn walk(
-    checked: &Checked,
-    v: &Spanned,
-    node: u32,
-    path: &str,
-    depth: usize,
-    out: &mut Vec<PlainSecret>,
-) {
-    use schema::{node as get, resolve};
-    if depth > 64 || matches!(v.value, Node::Null) {
-        return;
-    }
-    let n = get(resolve(node));
-    let secret_union = matches!(&n.kind, NodeKind::Union { variants, .. }
-        if variants.iter().any(|&var| get(resolve(var)).secret));
-    if n.secret || secret_union {
-        // A SecretRef object is fine; only literal strings are plaintext.
-        push_plain(checked, v, path, &env_var_for(path), out);
-        return;
-    }
-    match (&n.kind, &v.value) {
-        (NodeKind::Object { fields, extra, .. }, Node::Object(members)) => {
-            for m in members {
-                let child = join(path, &m.key);
-                if let Some(f) = schema::field(fields, &m.key) {
-                    walk(checked, &m.value, f.node, &child, depth + 1, out);
-                } else if let Some(extra) = extra {
-                    walk(checked, &m.value, *extra, &child, depth + 1, out);
-                }
-            }
-        }
-        (NodeKind::Map(item), Node::Object(members)) => {
-            for m in members {
-                walk(
-                    checked,
-                    &m.value,
-                    *item,
-                    &join(path, &m.key),
-                    depth + 1,
-                    out,
-                );
-            }
-        }
-        (NodeKind::List(item), Node::Array(items)) => {
-            for (i, it) in items.iter().enumerate() {
-                walk(
-                    checked,
-                    it,
-                    *item,
-                    &join(path, &i.to_string()),
-                    depth + 1,
-                    out,
-                );
-            }
-        }
-        (NodeKind::Union { variants, .. }, Node::Object(_)) => {
-            for &var in variants.iter() {
-                if matches!(get(resolve(var)).kind, NodeKind::Object { .. }) {
-                    walk(checked, v, var, path, depth + 1, out);
-                }
-            }
-        }
-        _ => {}
-    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -220,3 +220,70 @@ fn child(id: u32, seg: &str) -> Option<u32> {
         _ => None,
     }
 }
+
+/// Visits every value in `root` that the schema marks secret — a secret node, or a union with a
+/// secret variant (a string or a SecretRef) — with its dotted path (`gateway.auth.token`,
+/// `models.providers.openai.apiKey`, list items by index). Objects under a union are walked through
+/// every object variant, so a key that is secret in any of them counts. The one walk behind the
+/// gateway's redaction of `config.get` and the audits' plaintext-secret scan.
+pub fn visit_secrets<'a>(
+    root: &'a jsonspan::Spanned,
+    visit: &mut dyn FnMut(&str, &'a jsonspan::Spanned),
+) {
+    walk_secrets(root, self::root(), "", 0, visit);
+}
+
+fn walk_secrets<'a>(
+    v: &'a jsonspan::Spanned,
+    node_id: u32,
+    path: &str,
+    depth: usize,
+    visit: &mut dyn FnMut(&str, &'a jsonspan::Spanned),
+) {
+    use jsonspan::Value as V;
+    if depth > 64 || matches!(v.value, V::Null) {
+        return;
+    }
+    let n = node(resolve(node_id));
+    let secret_union = matches!(&n.kind, NodeKind::Union { variants, .. }
+        if variants.iter().any(|&var| node(resolve(var)).secret));
+    if n.secret || secret_union {
+        visit(path, v);
+        return;
+    }
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match (&n.kind, &v.value) {
+        (NodeKind::Object { fields, extra, .. }, V::Object(members)) => {
+            for m in members {
+                let child = field(fields, &m.key).map(|f| f.node).or(*extra);
+                if let Some(child) = child {
+                    walk_secrets(&m.value, child, &join(&m.key), depth + 1, visit);
+                }
+            }
+        }
+        (NodeKind::Map(item), V::Object(members)) => {
+            for m in members {
+                walk_secrets(&m.value, *item, &join(&m.key), depth + 1, visit);
+            }
+        }
+        (NodeKind::List(item), V::Array(items)) => {
+            for (i, it) in items.iter().enumerate() {
+                walk_secrets(it, *item, &join(&i.to_string()), depth + 1, visit);
+            }
+        }
+        (NodeKind::Union { variants, .. }, V::Object(_)) => {
+            for &var in variants.iter() {
+                if matches!(node(resolve(var)).kind, NodeKind::Object { .. }) {
+                    walk_secrets(v, var, path, depth + 1, visit);
+                }
+            }
+        }
+        _ => {}
+    }
+}

@@ -81,7 +81,7 @@ impl ConfigState {
         let raw_redacted = raw.as_ref().map(|text| {
             let mut spans = Vec::new();
             if let Some(root) = &c.root {
-                secret_spans(root, schema::root(), 0, &mut spans);
+                schema::visit_secrets(root, &mut |_, v| spans.push(v.span));
             }
             let mut out = text.clone();
             spans.retain(|sp| sp.src == 0 && sp.end <= text.len() && sp.start < sp.end);
@@ -188,51 +188,6 @@ fn redact(v: &mut Value, node: u32, depth: usize) {
                     if matches!(get(resolve(var)).kind, NodeKind::Object { .. }) {
                         redact(v, var, depth + 1);
                     }
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-/// Spans of every secret value in a spanned tree (walked alongside the schema table).
-fn secret_spans(v: &jsonspan::Spanned, node: u32, depth: usize, out: &mut Vec<jsonspan::Span>) {
-    use crate::config::schema::{NodeKind, node as get, resolve};
-    use jsonspan::Value as V;
-    if depth > 64 || matches!(v.value, V::Null) {
-        return;
-    }
-    let n = get(resolve(node));
-    let secret_union = matches!(&n.kind, NodeKind::Union { variants, .. }
-        if variants.iter().any(|&var| get(resolve(var)).secret));
-    if n.secret || secret_union {
-        out.push(v.span);
-        return;
-    }
-    match (&n.kind, &v.value) {
-        (NodeKind::Object { fields, extra, .. }, V::Object(members)) => {
-            for m in members {
-                if let Some(f) = fields.iter().find(|f| f.name == m.key) {
-                    secret_spans(&m.value, f.node, depth + 1, out);
-                } else if let Some(extra) = extra {
-                    secret_spans(&m.value, *extra, depth + 1, out);
-                }
-            }
-        }
-        (NodeKind::Map(item), V::Object(members)) => {
-            for m in members {
-                secret_spans(&m.value, *item, depth + 1, out);
-            }
-        }
-        (NodeKind::List(item), V::Array(items)) => {
-            for i in items {
-                secret_spans(i, *item, depth + 1, out);
-            }
-        }
-        (NodeKind::Union { variants, .. }, V::Object(_)) => {
-            for &var in variants.iter() {
-                if matches!(get(resolve(var)).kind, NodeKind::Object { .. }) {
-                    secret_spans(v, var, depth + 1, out);
                 }
             }
         }
