@@ -594,8 +594,9 @@ fn nest(rest: &[Segment], value: &Value, before: &[Segment]) -> Result<Value, Ed
     Ok(acc)
 }
 
-/// RFC 7396 applied to an empty target: the patch without its `null` members.
-fn strip_nulls(v: &Value) -> Value {
+/// RFC 7396 applied to an empty target: the patch without its `null` members (nulls inside
+/// arrays are values, not deletions, and stay).
+pub(crate) fn strip_nulls(v: &Value) -> Value {
     match v {
         Value::Object(m) => Value::Object(
             m.iter()

@@ -208,7 +208,7 @@ fn missing_only(
                 }
                 match e.get(k) {
                     None | Some(Value::Null) => {
-                        out.insert(k.clone(), strip_nulls(v));
+                        out.insert(k.clone(), edit::strip_nulls(v));
                     }
                     Some(ev @ Value::Object(_)) if v.is_object() => {
                         let sub = missing_only(v, Some(ev), &path, dropped);
@@ -222,25 +222,12 @@ fn missing_only(
             }
             Value::Object(out)
         }
-        (v, None | Some(Value::Null)) => strip_nulls(v),
+        (v, None | Some(Value::Null)) => edit::strip_nulls(v),
         (v, Some(e)) if e == v => Value::Object(Map::new()),
         (_, Some(_)) => {
             dropped.push(prefix.to_string());
             Value::Object(Map::new())
         }
-    }
-}
-
-fn strip_nulls(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k.clone(), strip_nulls(v)))
-                .collect(),
-        ),
-        Value::Array(a) => Value::Array(a.iter().map(strip_nulls).collect()),
-        v => v.clone(),
     }
 }
 
