@@ -15,20 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build --release -p openclaw-cli -p openclaw-bench >&2
-
-if [ "${BENCH_WAIT_QUIET:-1}" = 1 ]; then
-  # Wait (at most 10 minutes) for other builds on this machine to finish.
-  for _ in $(seq 1 120); do
-    busy=0
-    for name in rustc cargo clippy-driver; do
-      pgrep -x "$name" >/dev/null && busy=1
-    done
-    [ "$busy" = 0 ] && break
-    echo "waiting for concurrent rustc/cargo to finish…" >&2
-    sleep 5
-  done
-fi
+source scripts/lib/bench-prelude.sh
 
 json=${BENCH_JSON:-target/bench-reload.jsonl}
 echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(uname -srm), $(nproc) cores, commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
