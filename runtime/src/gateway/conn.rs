@@ -658,8 +658,7 @@ async fn connect(
         }
     };
     let config = g.config();
-    let default_agent =
-        super::state::default_agent_id(&super::state::agent_summaries(&config)).to_string();
+    let default_agent = g.default_agent_id();
     let mut auth_obj = json!({
         "method": method.as_str(),
         "role": info.role,
@@ -700,7 +699,7 @@ async fn connect(
     hello.push_str(",\"health\":");
     hello.push_str(&health);
     hello.push_str(",\"presence\":");
-    frames::push_json(&mut hello, &Value::Array(g.presence()));
+    hello.push_str(&g.presence_json());
     hello.push_str(",\"sessionDefaults\":{\"defaultAgentId\":");
     frames::push_json_str(&mut hello, &default_agent);
     hello.push_str(",\"mainKey\":\"main\",\"mainSessionKey\":");
@@ -708,7 +707,7 @@ async fn connect(
     hello.push_str(",\"scope\":\"per-sender\"},\"stateDir\":");
     frames::push_json_str(&mut hello, &g.settings().state_dir.display().to_string());
     hello.push_str(",\"stateVersion\":");
-    frames::push_json(&mut hello, &g.state_version());
+    hello.push_str(&g.state_version_json());
     let _ = write!(
         hello,
         ",\"uptimeMs\":{}}},\"type\":\"hello-ok\"}}",
@@ -956,13 +955,8 @@ pub async fn run(g: Gateway, io: Io, up: Upgrade, preamble: Option<Vec<u8>>) {
     if let Some((_, presence, hello)) = &mut session {
         if write_direct(&mut tx, vec![std::mem::take(hello)], write_limit).await {
             g.add_client(conn_num, outbox.clone(), presence.take());
-            g.refresh_health();
-            let health = event_text(
-                "health",
-                &g.health_json(),
-                1,
-                Some(&g.state_version().to_string()),
-            );
+            let health = g.refresh_health();
+            let health = event_text("health", &health, 1, Some(&g.state_version_json()));
             if write_direct(&mut tx, vec![health], write_limit).await {
                 first_seq = 1;
             } else {

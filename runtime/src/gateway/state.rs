@@ -206,6 +206,20 @@ pub struct ClientEntry {
 struct Presence {
     /// Presence entries by key (`device.id`, `client.instanceId` or the connection id).
     entries: BTreeMap<String, Value>,
+    /// The whole list (the gateway's own entry first), encoded; dropped on every change.
+    encoded: Option<Arc<str>>,
+}
+
+impl Presence {
+    fn insert(&mut self, key: String, entry: Value) {
+        self.entries.insert(key, entry);
+        self.encoded = None;
+    }
+
+    fn remove(&mut self, key: &str) {
+        self.entries.remove(key);
+        self.encoded = None;
+    }
 }
 
 /// Shared gateway state; cheap to clone.
@@ -262,13 +276,79 @@ struct Inner {
     presence: Mutex<Presence>,
     presence_version: AtomicU64,
     health_version: AtomicU64,
-    health: RwLock<(Arc<Value>, Arc<str>)>,
+    health: RwLock<Arc<str>>,
+    /// The part of the health snapshot that only changes with the config or the reload status.
+    health_base: Mutex<Option<Arc<HealthBase>>>,
+    /// Bumped by every [`Gateway::update_reload_status`].
+    reload_gen: AtomicU64,
     system_events: Mutex<VecDeque<Value>>,
     limiter: Limiter,
     pairing: Mutex<Option<super::device::PairingStore>>,
     admission: Arc<Semaphore>,
     shutdown: CancellationToken,
     tracker: TaskTracker,
+}
+
+/// The config-derived members of the health snapshot, encoded, with what they were built from
+/// (holding the `Arc`s keeps their addresses from being reused, so pointer equality is exact).
+#[derive(Debug)]
+struct HealthBase {
+    config: Arc<ConfigState>,
+    settings: Arc<Settings>,
+    reload_gen: u64,
+    /// `(key, encoded value)`, sorted by key.
+    members: Vec<(String, String)>,
+    default_agent: String,
+}
+
+impl HealthBase {
+    fn is_for(&self, config: &Arc<ConfigState>, settings: &Arc<Settings>, reload_gen: u64) -> bool {
+        Arc::ptr_eq(&self.config, config)
+            && Arc::ptr_eq(&self.settings, settings)
+            && self.reload_gen == reload_gen
+    }
+
+    /// The snapshot's text: these members merged with `numbers` (sorted by key), so the keys come
+    /// out in the same order as every other encoded object.
+    fn encode(&self, numbers: &[(&str, u64)]) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::with_capacity(
+            self.members
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + 4)
+                .sum::<usize>()
+                + numbers.len() * 32
+                + 2,
+        );
+        out.push('{');
+        let mut statics = self.members.iter().peekable();
+        let mut dynamic = numbers.iter().peekable();
+        let mut first = true;
+        loop {
+            let take_static = match (statics.peek(), dynamic.peek()) {
+                (None, None) => break,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (Some((sk, _)), Some((dk, _))) => sk.as_str() < *dk,
+            };
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            if take_static {
+                if let Some((k, v)) = statics.next() {
+                    super::frames::push_json_str(&mut out, k);
+                    out.push(':');
+                    out.push_str(v);
+                }
+            } else if let Some((k, n)) = dynamic.next() {
+                super::frames::push_json_str(&mut out, k);
+                let _ = write!(out, ":{n}");
+            }
+        }
+        out.push('}');
+        out
+    }
 }
 
 /// Queued system events kept for `status`.
@@ -306,7 +386,9 @@ impl Gateway {
                 presence: Mutex::new(Presence::default()),
                 presence_version: AtomicU64::new(1),
                 health_version: AtomicU64::new(0),
-                health: RwLock::new((Arc::new(Value::Null), Arc::from("null"))),
+                health: RwLock::new(Arc::from("null")),
+                health_base: Mutex::new(None),
+                reload_gen: AtomicU64::new(0),
                 system_events: Mutex::new(VecDeque::new()),
                 limiter,
                 pairing: Mutex::new(None),
@@ -394,6 +476,8 @@ impl Gateway {
             Ok(mut r) => f(&mut r),
             Err(p) => f(&mut p.into_inner()),
         }
+        // The health snapshot reports the reload status: its cached part is stale now.
+        self.inner.reload_gen.fetch_add(1, Ordering::Release);
     }
 
     /// Hot reload and config writes (set once by `serve_with_reload`).
@@ -475,6 +559,15 @@ impl Gateway {
         })
     }
 
+    /// [`Gateway::state_version`], encoded (keys in the same order).
+    pub fn state_version_json(&self) -> String {
+        format!(
+            "{{\"health\":{},\"presence\":{}}}",
+            self.inner.health_version.load(Ordering::Relaxed),
+            self.inner.presence_version.load(Ordering::Relaxed),
+        )
+    }
+
     pub fn connection_count(&self) -> usize {
         self.inner.clients.lock().map(|c| c.len()).unwrap_or(0)
     }
@@ -495,7 +588,7 @@ impl Gateway {
         }
         if let Some((key, entry)) = presence {
             if let Ok(mut p) = self.inner.presence.lock() {
-                p.entries.insert(key, entry);
+                p.insert(key, entry);
             }
             self.presence_changed();
         }
@@ -521,7 +614,7 @@ impl Gateway {
                 .unwrap_or(false);
             if !still_used {
                 if let Ok(mut p) = self.inner.presence.lock() {
-                    p.entries.remove(&key);
+                    p.remove(&key);
                 }
                 self.presence_changed();
             }
@@ -530,15 +623,19 @@ impl Gateway {
 
     fn presence_changed(&self) {
         self.inner.presence_version.fetch_add(1, Ordering::Relaxed);
-        let payload = json!({ "presence": self.presence() });
-        self.broadcast("presence", &payload, true);
+        let payload: Arc<str> = Arc::from(format!("{{\"presence\":{}}}", self.presence_json()));
+        self.broadcast_raw("presence", payload, true);
     }
 
     /// Sends an event to every connected client (each gets its own `seq`).
     pub fn broadcast(&self, event: &'static str, payload: &Value, with_state_version: bool) {
         let payload: Arc<str> = Arc::from(serde_json::to_string(payload).unwrap_or_default());
-        let sv: Option<Arc<str>> =
-            with_state_version.then(|| Arc::from(self.state_version().to_string()));
+        self.broadcast_raw(event, payload, with_state_version);
+    }
+
+    /// [`Gateway::broadcast`] of an already encoded payload.
+    pub fn broadcast_raw(&self, event: &'static str, payload: Arc<str>, with_state_version: bool) {
+        let sv: Option<Arc<str>> = with_state_version.then(|| Arc::from(self.state_version_json()));
         let outboxes: Vec<Outbox> = match self.inner.clients.lock() {
             Ok(c) => c.values().map(|e| e.outbox.clone()).collect(),
             Err(_) => return,
@@ -568,10 +665,31 @@ impl Gateway {
         out
     }
 
+    /// [`Gateway::presence`], encoded (cached until the next change).
+    pub fn presence_json(&self) -> Arc<str> {
+        let Ok(mut p) = self.inner.presence.lock() else {
+            return Arc::from(Value::Array(self.presence()).to_string());
+        };
+        if let Some(e) = &p.encoded {
+            return e.clone();
+        }
+        let mut list = String::with_capacity(512);
+        list.push('[');
+        super::frames::push_json(&mut list, &self.inner.self_presence);
+        for entry in p.entries.values() {
+            list.push(',');
+            super::frames::push_json(&mut list, entry);
+        }
+        list.push(']');
+        let list: Arc<str> = Arc::from(list);
+        p.encoded = Some(list.clone());
+        list
+    }
+
     /// Upserts a presence entry from a `system-event` and announces the change.
     pub fn upsert_presence(&self, key: String, entry: Value) {
         if let Ok(mut p) = self.inner.presence.lock() {
-            p.entries.insert(key, entry);
+            p.insert(key, entry);
         }
         self.presence_changed();
     }
@@ -595,27 +713,68 @@ impl Gateway {
 
     // -- health -------------------------------------------------------------------------------
 
-    /// The cached health snapshot.
-    pub fn health(&self) -> Arc<Value> {
-        match self.inner.health.read() {
-            Ok(h) => h.0.clone(),
-            Err(p) => p.into_inner().0.clone(),
-        }
+    /// The cached health snapshot, decoded (for the rare callers that need a tree).
+    pub fn health(&self) -> Value {
+        serde_json::from_str(&self.health_json()).unwrap_or(Value::Null)
     }
 
     /// The cached health snapshot, encoded.
     pub fn health_json(&self) -> Arc<str> {
         match self.inner.health.read() {
-            Ok(h) => h.1.clone(),
-            Err(p) => p.into_inner().1.clone(),
+            Ok(h) => h.clone(),
+            Err(p) => p.into_inner().clone(),
         }
     }
 
-    /// Recomputes the health snapshot and bumps its state version.
-    pub fn refresh_health(&self) -> Arc<Value> {
+    /// Recomputes the health snapshot and bumps its state version. Only `connections`, `ts`,
+    /// `uptimeMs` and `durationMs` change between refreshes of one config: the rest is encoded
+    /// once per config, settings and reload status ([`HealthBase`]), since every connect
+    /// refreshes the snapshot.
+    pub fn refresh_health(&self) -> Arc<str> {
         let started = std::time::Instant::now();
+        let base = self.health_base();
+        let connections = self.connection_count() as u64;
+        let ts = now_ms();
+        let uptime = self.uptime_ms();
+        let duration = u64::try_from(started.elapsed().as_millis()).unwrap_or(0);
+        let encoded: Arc<str> = Arc::from(base.encode(&[
+            ("connections", connections),
+            ("durationMs", duration),
+            ("ts", ts),
+            ("uptimeMs", uptime),
+        ]));
+        if let Ok(mut h) = self.inner.health.write() {
+            *h = encoded.clone();
+        }
+        self.inner.health_version.fetch_add(1, Ordering::Relaxed);
+        encoded
+    }
+
+    /// The config-derived part of the health snapshot, rebuilt when the config, the settings or
+    /// the reload status changed since it was last built.
+    fn health_base(&self) -> Arc<HealthBase> {
         let config = self.config();
         let settings = self.settings();
+        let reload_gen = self.inner.reload_gen.load(Ordering::Acquire);
+        if let Ok(b) = self.inner.health_base.lock()
+            && let Some(b) = b.as_ref()
+            && b.is_for(&config, &settings, reload_gen)
+        {
+            return b.clone();
+        }
+        let base = Arc::new(self.build_health_base(config, settings, reload_gen));
+        if let Ok(mut b) = self.inner.health_base.lock() {
+            *b = Some(base.clone());
+        }
+        base
+    }
+
+    fn build_health_base(
+        &self,
+        config: Arc<ConfigState>,
+        settings: Arc<Settings>,
+        reload_gen: u64,
+    ) -> HealthBase {
         let mut agents = agent_summaries(&config);
         let store = |id: &str| {
             settings
@@ -633,10 +792,8 @@ impl Gateway {
         let default_agent = default_agent_id(&agents).to_string();
         let heartbeat_seconds = heartbeat_ms(&config) / 1000;
         let sessions = json!({ "path": store(&default_agent), "count": 0, "recent": [] });
-        let mut snapshot = json!({
+        let members = json!({
             "ok": true,
-            "ts": now_ms(),
-            "durationMs": 0,
             "plugins": { "loaded": [], "errors": [], "unavailable": [] },
             "configReload": self.config_reload_summary(&settings),
             "channels": {},
@@ -647,22 +804,29 @@ impl Gateway {
             "agents": agents,
             "sessions": sessions,
             "modelRuntime": { "degraded": false, "pendingAgents": [] },
-            "connections": self.connection_count(),
-            "uptimeMs": self.uptime_ms(),
         });
-        if let Some(m) = snapshot.as_object_mut() {
-            m.insert(
-                "durationMs".into(),
-                json!(u64::try_from(started.elapsed().as_millis()).unwrap_or(0)),
-            );
+        let members = match members {
+            Value::Object(m) => m
+                .into_iter()
+                .map(|(k, v)| {
+                    let text = v.to_string();
+                    (k, text)
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        HealthBase {
+            config,
+            settings,
+            reload_gen,
+            members,
+            default_agent,
         }
-        let encoded: Arc<str> = Arc::from(snapshot.to_string());
-        let snapshot = Arc::new(snapshot);
-        if let Ok(mut h) = self.inner.health.write() {
-            *h = (snapshot.clone(), encoded);
-        }
-        self.inner.health_version.fetch_add(1, Ordering::Relaxed);
-        snapshot
+    }
+
+    /// The default agent's id (what `hello-ok.snapshot.sessionDefaults` names).
+    pub fn default_agent_id(&self) -> String {
+        self.health_base().default_agent.clone()
     }
 
     /// `health.configReload`: the reload mode, and whatever a reload left undone.
@@ -700,7 +864,7 @@ impl Gateway {
     /// Refreshes health and pushes it to every client.
     pub fn refresh_and_broadcast_health(&self) {
         let h = self.refresh_health();
-        self.broadcast("health", &h, true);
+        self.broadcast_raw("health", h, true);
     }
 }
 
@@ -834,6 +998,90 @@ mod tests {
         assert_eq!(parse_duration_ms("1h"), Some(3_600_000));
         assert_eq!(parse_duration_ms("45s"), Some(45_000));
         assert_eq!(parse_duration_ms("x"), None);
+    }
+
+    #[test]
+    fn health_members_merge_in_key_order() {
+        let base = HealthBase {
+            config: Arc::new(ConfigState::default()),
+            settings: Arc::new(Settings::new(ConfigState::default(), PathBuf::from("/s"))),
+            reload_gen: 0,
+            members: vec![("a".into(), "1".into()), ("c".into(), "[3]".into())],
+            default_agent: "main".into(),
+        };
+        assert_eq!(
+            base.encode(&[("b", 2), ("d", 4)]),
+            r#"{"a":1,"b":2,"c":[3],"d":4}"#
+        );
+        assert_eq!(base.encode(&[]), r#"{"a":1,"c":[3]}"#);
+    }
+
+    fn config_with(parsed: Value) -> ConfigState {
+        ConfigState {
+            parsed,
+            ..ConfigState::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn health_snapshot_follows_config_and_reload_status() {
+        let g = Gateway::new(
+            Settings::new(config_with(json!({})), PathBuf::from("/state")),
+            CancellationToken::new(),
+        );
+        let text = g.refresh_health();
+        let v: Value = serde_json::from_str(&text).expect("health is JSON");
+        // Same text as encoding the tree: keys sorted like every other payload.
+        assert_eq!(v.to_string(), *text);
+        assert_eq!(v["defaultAgentId"], json!("main"));
+        assert_eq!(v["connections"], json!(0));
+        assert!(v["ts"].as_u64().is_some_and(|t| t > 0));
+        assert!(v["configReload"].get("lastError").is_none());
+        assert_eq!(g.health(), v);
+
+        // A reload status change reaches the next snapshot (the cached part is rebuilt).
+        g.update_reload_status(|r| r.last_error = Some("broken file".into()));
+        let v: Value = serde_json::from_str(&g.refresh_health()).expect("health is JSON");
+        assert_eq!(v["configReload"]["lastError"], json!("broken file"));
+
+        // So does new config.
+        let config = config_with(json!({
+            "agents": { "entries": { "ops": { "name": "Ops" }, "dev": { "default": true } } }
+        }));
+        g.apply_settings(Settings::new(config, PathBuf::from("/state")));
+        let v: Value = serde_json::from_str(&g.refresh_health()).expect("health is JSON");
+        assert_eq!(v["defaultAgentId"], json!("dev"));
+        assert_eq!(g.default_agent_id(), "dev");
+        let ids: Vec<&str> = v["agents"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|x| x["agentId"].as_str()).collect())
+            .unwrap_or_default();
+        assert_eq!(ids, ["dev", "ops"]);
+        assert_eq!(v["sessions"]["path"], json!("/state/agents/dev/sessions"));
+    }
+
+    #[test]
+    fn presence_text_follows_changes() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let _guard = rt.enter();
+        let g = Gateway::new(
+            Settings::new(config_with(json!({})), PathBuf::from("/state")),
+            CancellationToken::new(),
+        );
+        let parse = |g: &Gateway| -> Value {
+            serde_json::from_str(&g.presence_json()).expect("presence is JSON")
+        };
+        assert_eq!(parse(&g), Value::Array(g.presence()));
+        assert_eq!(parse(&g).as_array().map(Vec::len), Some(1));
+        g.upsert_presence(
+            "dev-1".into(),
+            json!({ "host": "box", "reason": "connect" }),
+        );
+        assert_eq!(parse(&g), Value::Array(g.presence()));
+        assert_eq!(parse(&g)[1]["host"], json!("box"));
+        assert_eq!(g.state_version_json(), g.state_version().to_string());
     }
 
     #[test]
