@@ -285,7 +285,7 @@ fn thread_main(
         let mut failure = None;
         for _ in per_conn {
             match tokio::time::timeout(timeout, Conn::open(addr, token)).await {
-                Ok(Ok((c, _))) => conns.push(c),
+                Ok(Ok((c, _))) => conns.push(c.for_load()),
                 Ok(Err(e)) => failure = Some(format!("connect: {e}")),
                 Err(_) => failure = Some("connect timed out".into()),
             }

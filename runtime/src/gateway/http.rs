@@ -165,6 +165,10 @@ async fn accept_loop(g: Gateway, listener: TcpListener, stop: CancellationToken)
                 }
             }
         });
+        // Let the new connection's task run first (it sits in the scheduler's LIFO slot): the next
+        // accept, usually an EAGAIN, then comes after its `101` instead of before it. Under a burst
+        // of connects this also interleaves accepting with serving.
+        tokio::task::yield_now().await;
     }
 }
 
