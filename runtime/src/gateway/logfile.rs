@@ -423,42 +423,14 @@ pub enum RedactMode {
     Tools,
 }
 
-/// Credential shapes masked in `tools` mode. Where a pattern has groups, the last group that
-/// matched is the secret; otherwise the whole match is.
-const BUILTIN_PATTERNS: &[&str] = &[
-    // ENV-style assignments: OPENAI_API_KEY=…, GATEWAY_TOKEN: "…".
-    r#"\b[A-Z0-9_]*(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD)\b\s*[=:]\s*(["']?)([^\s"'\\]+)\1"#,
-    // JSON members: "apiKey": "…".
-    r#""(?:apiKey|api_key|token|secret|password|passwd|accessToken|refreshToken|botToken|appToken|clientSecret)"\s*:\s*"([^"\\]+)""#,
-    // Command-line flags: --token …, --api-key=….
-    r#"--(?:api[-_]?key|token|secret|password|passwd)(?:\s+|=)(["']?)([^\s"']+)\1"#,
-    // Authorization headers and bare bearer tokens.
-    r"(?i)\bauthorization\s*[:=]\s*(?:bearer|basic)\s+([A-Za-z0-9._~+/=-]+)",
-    r"\bBearer\s+([A-Za-z0-9._~+/=-]{18,})",
-    // PEM private keys.
-    r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]+?-----END [A-Z ]*PRIVATE KEY-----",
-    // Well-known key prefixes.
-    r"\b(sk-[A-Za-z0-9_-]{8,})",
-    r"\b(ghp_[A-Za-z0-9]{20,})",
-    r"\b(github_pat_[A-Za-z0-9_]{20,})",
-    r"\b(xox[abposr]-[A-Za-z0-9-]{10,})",
-    r"\b(xapp-[A-Za-z0-9-]{10,})",
-    r"\b(gsk_[A-Za-z0-9_-]{10,})",
-    r"\b(AIza[0-9A-Za-z_-]{20,})",
-    r"\b(pplx-[A-Za-z0-9_-]{10,})",
-    r"\b(npm_[A-Za-z0-9]{10,})",
-    // Telegram bot tokens: 123456789:AA….
-    r"\b(\d{6,}:[A-Za-z0-9_-]{20,})\b",
-];
-
 /// Masks secrets in log text: the exact secret values it was given (always), and in `tools` mode
 /// credential-looking text and the configured extra patterns.
 #[derive(Clone, Default)]
 pub struct Redactor {
     /// Secret strings and their escaped spellings, longest first.
     secrets: Vec<String>,
-    /// Built-in then configured patterns (empty in `off` mode).
-    patterns: Vec<fancy_regex::Regex>,
+    /// Built-in shapes then configured patterns (empty in `off` mode).
+    patterns: Vec<Pattern>,
     mode: RedactMode,
 }
 
@@ -482,18 +454,13 @@ impl Redactor {
         let mut problems = Vec::new();
         let mut patterns = Vec::new();
         if mode == RedactMode::Tools {
-            for p in BUILTIN_PATTERNS {
-                match fancy_regex::Regex::new(p) {
-                    Ok(r) => patterns.push(r),
-                    Err(e) => problems.push(format!("built-in redaction pattern {p}: {e}")),
-                }
-            }
+            patterns.extend(super::credshapes::SHAPES.iter().map(|f| Pattern::Shape(*f)));
             for (i, p) in extra.iter().enumerate() {
                 if p.is_empty() {
                     continue;
                 }
                 match fancy_regex::Regex::new(p) {
-                    Ok(r) => patterns.push(r),
+                    Ok(r) => patterns.push(Pattern::Regex(r)),
                     Err(e) => problems.push(format!(
                         "logging.redactPatterns[{i}] ({p}) is not a valid regular expression and is ignored: {e}"
                     )),
@@ -554,8 +521,8 @@ impl Redactor {
                 out = Cow::Owned(out.replace(s.as_str(), MASK));
             }
         }
-        for re in &self.patterns {
-            if let Some(masked) = mask_matches(re, &out) {
+        for pattern in &self.patterns {
+            if let Some(masked) = mask_matches(pattern, &out) {
                 out = Cow::Owned(masked);
             }
         }
@@ -569,31 +536,55 @@ fn strip_quotes(s: &str) -> &str {
         .unwrap_or(s)
 }
 
-/// Masks what `re` matches in `text` (the last matched group, or the whole match); `None` when
-/// nothing matched.
-fn mask_matches(re: &fancy_regex::Regex, text: &str) -> Option<String> {
+/// A redaction pattern: a built-in credential shape, or a configured regular expression.
+#[derive(Clone)]
+enum Pattern {
+    Shape(super::credshapes::Finder),
+    Regex(fancy_regex::Regex),
+}
+
+impl Pattern {
+    /// The leftmost match at or after `at`: the whole match and the secret in it (for a regex,
+    /// the last group that matched something, else the whole match). A regex that hits
+    /// fancy-regex's backtrack limit reports no match, so a pathological pattern cannot hang
+    /// logging.
+    fn find(&self, text: &str, at: usize) -> Option<super::credshapes::Found> {
+        match self {
+            Pattern::Shape(find) => find(text, at),
+            Pattern::Regex(re) => {
+                let caps = re.captures_from_pos(text, at).ok()??;
+                let whole = caps.get(0)?;
+                let secret = (1..caps.len())
+                    .rev()
+                    .find_map(|i| caps.get(i).filter(|m| !m.as_str().is_empty()))
+                    .unwrap_or(whole);
+                Some(super::credshapes::Found {
+                    whole: whole.range(),
+                    secret: secret.range(),
+                })
+            }
+        }
+    }
+}
+
+/// Masks what `pattern` matches in `text`; `None` when nothing matched.
+fn mask_matches(pattern: &Pattern, text: &str) -> Option<String> {
     let mut spans: Vec<(usize, usize)> = Vec::new();
     let mut at = 0;
-    // A pathological pattern must not hang logging: fancy-regex reports a backtrack-limit error,
-    // and the scan stops there (what was found so far is still masked).
     while at <= text.len() {
-        let Ok(Some(caps)) = re.captures_from_pos(text, at) else {
+        let Some(found) = pattern.find(text, at) else {
             break;
         };
-        let Some(whole) = caps.get(0) else { break };
-        let secret = (1..caps.len())
-            .rev()
-            .find_map(|i| caps.get(i).filter(|m| !m.as_str().is_empty()))
-            .unwrap_or(whole);
-        if secret.end() > secret.start() {
-            spans.push((secret.start(), secret.end()));
+        let (whole, secret) = (found.whole, found.secret);
+        if secret.end > secret.start {
+            spans.push((secret.start, secret.end));
         }
-        at = if whole.end() > whole.start() {
-            whole.end()
+        at = if whole.end > whole.start {
+            whole.end
         } else {
             // An empty match: step over one character.
-            match text[whole.end()..].chars().next() {
-                Some(c) => whole.end() + c.len_utf8(),
+            match text[whole.end..].chars().next() {
+                Some(c) => whole.end + c.len_utf8(),
                 None => break,
             }
         };

@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 pub mod auth;
 pub mod config_write;
 pub mod conn;
+pub mod credshapes;
 pub mod device;
 pub mod frames;
 pub mod handlers;
