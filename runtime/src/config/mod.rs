@@ -18,6 +18,7 @@ pub mod reload;
 pub mod resolve;
 pub mod schema;
 pub mod secrets;
+mod simple_pattern;
 pub mod validate;
 pub mod watch;
 pub mod write;

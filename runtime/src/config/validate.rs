@@ -2,7 +2,7 @@
 //! then applies the cross-field rules that a schema cannot express.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use jsonspan::{MAX_SAFE_INTEGER, Span, Spanned, Value};
 
@@ -60,21 +60,36 @@ fn expected_name(kind: &NodeKind) -> &'static str {
     }
 }
 
-fn regex(pattern: &'static str) -> Option<fancy_regex::Regex> {
-    static CACHE: OnceLock<Mutex<HashMap<&'static str, Option<fancy_regex::Regex>>>> =
-        OnceLock::new();
+/// A compiled `pattern`/`keyPattern`: matched directly when it is a simple anchored class
+/// pattern, else by fancy-regex; `Invalid` patterns accept everything (the spec compiler refuses a
+/// pattern that does not compile, so this is only a safety net).
+#[derive(Debug)]
+enum Matcher {
+    Simple(super::simple_pattern::SimplePattern),
+    Regex(fancy_regex::Regex),
+    Invalid,
+}
+
+fn matcher(pattern: &'static str) -> Arc<Matcher> {
+    static CACHE: OnceLock<Mutex<HashMap<&'static str, Arc<Matcher>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let mut guard = cache.lock().unwrap_or_else(|e| e.into_inner());
     guard
         .entry(pattern)
-        .or_insert_with(|| fancy_regex::Regex::new(pattern).ok())
+        .or_insert_with(|| {
+            Arc::new(match super::simple_pattern::SimplePattern::parse(pattern) {
+                Some(p) => Matcher::Simple(p),
+                None => fancy_regex::Regex::new(pattern).map_or(Matcher::Invalid, Matcher::Regex),
+            })
+        })
         .clone()
 }
 
 fn matches_pattern(pattern: &'static str, s: &str) -> bool {
-    match regex(pattern) {
-        Some(re) => re.is_match(s).unwrap_or(true),
-        None => true,
+    match &*matcher(pattern) {
+        Matcher::Simple(p) => p.is_match(s),
+        Matcher::Regex(re) => re.is_match(s).unwrap_or(true),
+        Matcher::Invalid => true,
     }
 }
 
