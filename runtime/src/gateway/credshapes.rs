@@ -413,25 +413,26 @@ fn find_telegram_token(t: &str, from: usize) -> Option<Found> {
     })
 }
 
+/// A regex's leftmost match at or after `from`, read the way the shapes are: the whole match, and
+/// as the secret the last group that matched something (else the whole match). A regex that hits
+/// fancy-regex's backtrack limit reports no match.
+pub fn regex_match(re: &fancy_regex::Regex, text: &str, from: usize) -> Option<Found> {
+    let caps = re.captures_from_pos(text, from).ok()??;
+    let whole = caps.get(0)?;
+    let secret = (1..caps.len())
+        .rev()
+        .find_map(|i| caps.get(i).filter(|m| !m.as_str().is_empty()))
+        .unwrap_or(whole);
+    Some(Found {
+        whole: whole.range(),
+        secret: secret.range(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
-
-    /// What the regex reports at or after `from`: the whole match and the secret (the last
-    /// non-empty group, else the whole match) — the same reading the redactor used.
-    fn regex_find(re: &fancy_regex::Regex, t: &str, from: usize) -> Option<Found> {
-        let caps = re.captures_from_pos(t, from).ok()??;
-        let whole = caps.get(0)?;
-        let secret = (1..caps.len())
-            .rev()
-            .find_map(|i| caps.get(i).filter(|m| !m.as_str().is_empty()))
-            .unwrap_or(whole);
-        Some(Found {
-            whole: whole.range(),
-            secret: secret.range(),
-        })
-    }
 
     /// Every match of a finder, scanning on from each match's end.
     fn all(find: impl Fn(&str, usize) -> Option<Found>, t: &str) -> Vec<Found> {
@@ -485,7 +486,7 @@ mod tests {
             for line in lines {
                 assert_eq!(
                     all(find, line),
-                    all(|t, at| regex_find(re, t, at), line),
+                    all(|t, at| regex_match(re, t, at), line),
                     "shape {i} ({}) on {line:?}",
                     PATTERNS[i]
                 );
@@ -577,7 +578,7 @@ mod tests {
             let res = regexes();
             for (i, (find, re)) in SHAPES.iter().zip(res).enumerate() {
                 let ours = all(find, &t);
-                let theirs = all(|s, at| regex_find(re, s, at), &t);
+                let theirs = all(|s, at| regex_match(re, s, at), &t);
                 prop_assert_eq!(ours, theirs, "shape {} ({}) on {:?}", i, PATTERNS[i], t);
             }
         }

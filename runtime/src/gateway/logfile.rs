@@ -544,25 +544,13 @@ enum Pattern {
 }
 
 impl Pattern {
-    /// The leftmost match at or after `at`: the whole match and the secret in it (for a regex,
-    /// the last group that matched something, else the whole match). A regex that hits
-    /// fancy-regex's backtrack limit reports no match, so a pathological pattern cannot hang
+    /// The leftmost match at or after `at`: the whole match and the secret in it. A regex that
+    /// hits fancy-regex's backtrack limit reports no match, so a pathological pattern cannot hang
     /// logging.
     fn find(&self, text: &str, at: usize) -> Option<super::credshapes::Found> {
         match self {
             Pattern::Shape(find) => find(text, at),
-            Pattern::Regex(re) => {
-                let caps = re.captures_from_pos(text, at).ok()??;
-                let whole = caps.get(0)?;
-                let secret = (1..caps.len())
-                    .rev()
-                    .find_map(|i| caps.get(i).filter(|m| !m.as_str().is_empty()))
-                    .unwrap_or(whole);
-                Some(super::credshapes::Found {
-                    whole: whole.range(),
-                    secret: secret.range(),
-                })
-            }
+            Pattern::Regex(re) => super::credshapes::regex_match(re, text, at),
         }
     }
 }
