@@ -163,7 +163,7 @@ async fn writer<W: AsyncWrite + Unpin>(
                     state_version,
                 } => {
                     seq += 1;
-                    let s = event_text(name, &payload, seq, state_version.as_deref());
+                    let s = frames::event_raw(name, &payload, Some(seq), state_version.as_deref());
                     (
                         Frame::text(Payload::Owned(s.into_bytes())),
                         payload.len() + 64,
@@ -870,34 +870,15 @@ fn features_json() -> &'static str {
     })
 }
 
-/// An event frame's text with its per-connection `seq`.
-fn event_text(name: &str, payload: &str, seq: u64, state_version: Option<&str>) -> String {
-    let mut s = String::with_capacity(payload.len() + 96);
-    s.push_str("{\"type\":\"event\",\"event\":\"");
-    s.push_str(name);
-    s.push_str("\",\"payload\":");
-    s.push_str(payload);
-    s.push_str(",\"seq\":");
-    let _ = write!(s, "{seq}");
-    if let Some(sv) = state_version {
-        s.push_str(",\"stateVersion\":");
-        s.push_str(sv);
-    }
-    s.push('}');
-    s
-}
-
-/// Writes text frames straight to the socket with one flush (used before the writer task starts).
+/// Writes one text frame straight to the socket (used before the writer task starts).
 async fn write_direct<W: AsyncWrite + Unpin>(
     ws: &mut fastwebsockets::WebSocketWrite<BufWriter<W>>,
-    texts: Vec<String>,
+    text: String,
     limit: Duration,
 ) -> bool {
     let write = async {
-        for text in texts {
-            ws.write_frame(Frame::text(Payload::Owned(text.into_bytes())))
-                .await?;
-        }
+        ws.write_frame(Frame::text(Payload::Owned(text.into_bytes())))
+            .await?;
         ws.flush().await
     };
     matches!(tokio::time::timeout(limit, write).await, Ok(Ok(())))
@@ -944,7 +925,7 @@ pub async fn run(g: Gateway, io: Io, up: Upgrade, preamble: Option<Vec<u8>>) {
         None,
     );
     let mut session = None;
-    if write_direct(&mut tx, vec![challenge], write_limit).await {
+    if write_direct(&mut tx, challenge, write_limit).await {
         session = handshake(&g, &mut rx, &outbox, &up, &nonce, &conn_id).await;
     }
     // hello-ok first; then a fresh health snapshot as the connection's first event (seq 1), built
@@ -953,11 +934,12 @@ pub async fn run(g: Gateway, io: Io, up: Upgrade, preamble: Option<Vec<u8>>) {
     // counts itself; its other events stay off until the writer runs.
     let mut first_seq = 0;
     if let Some((_, presence, hello)) = &mut session {
-        if write_direct(&mut tx, vec![std::mem::take(hello)], write_limit).await {
+        if write_direct(&mut tx, std::mem::take(hello), write_limit).await {
             g.add_client(conn_num, outbox.clone(), presence.take());
             let health = g.refresh_health();
-            let health = event_text("health", &health, 1, Some(&g.state_version_json()));
-            if write_direct(&mut tx, vec![health], write_limit).await {
+            let health =
+                frames::event_raw("health", &health, Some(1), Some(&g.state_version_json()));
+            if write_direct(&mut tx, health, write_limit).await {
                 first_seq = 1;
             } else {
                 g.remove_client(conn_num);

@@ -169,18 +169,29 @@ pub fn event(
     seq: Option<u64>,
     state_version: Option<&Value>,
 ) -> String {
-    let mut out = String::with_capacity(64);
+    let sv = state_version.map(Value::to_string);
+    event_raw(name, &payload.to_string(), seq, sv.as_deref())
+}
+
+/// [`event`] with the payload and state version already encoded.
+pub fn event_raw(
+    name: &str,
+    payload: &str,
+    seq: Option<u64>,
+    state_version: Option<&str>,
+) -> String {
+    let mut out = String::with_capacity(payload.len() + 96);
     out.push_str("{\"type\":\"event\",\"event\":");
     push_json_str(&mut out, name);
     out.push_str(",\"payload\":");
-    push_json(&mut out, payload);
+    out.push_str(payload);
     if let Some(seq) = seq {
         out.push_str(",\"seq\":");
         out.push_str(&seq.to_string());
     }
     if let Some(sv) = state_version {
         out.push_str(",\"stateVersion\":");
-        push_json(&mut out, sv);
+        out.push_str(sv);
     }
     out.push('}');
     out

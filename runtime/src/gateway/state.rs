@@ -312,39 +312,27 @@ impl HealthBase {
     /// out in the same order as every other encoded object.
     fn encode(&self, numbers: &[(&str, u64)]) -> String {
         use std::fmt::Write as _;
-        let mut out = String::with_capacity(
-            self.members
-                .iter()
-                .map(|(k, v)| k.len() + v.len() + 4)
-                .sum::<usize>()
-                + numbers.len() * 32
-                + 2,
-        );
+        let mut out = String::with_capacity(1024);
         out.push('{');
-        let mut statics = self.members.iter().peekable();
-        let mut dynamic = numbers.iter().peekable();
-        let mut first = true;
-        loop {
-            let take_static = match (statics.peek(), dynamic.peek()) {
-                (None, None) => break,
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-                (Some((sk, _)), Some((dk, _))) => sk.as_str() < *dk,
-            };
-            if !first {
+        let member = |out: &mut String, key: &str| {
+            if out.len() > 1 {
                 out.push(',');
             }
-            first = false;
-            if take_static {
-                if let Some((k, v)) = statics.next() {
-                    super::frames::push_json_str(&mut out, k);
-                    out.push(':');
-                    out.push_str(v);
-                }
-            } else if let Some((k, n)) = dynamic.next() {
-                super::frames::push_json_str(&mut out, k);
-                let _ = write!(out, ":{n}");
+            super::frames::push_json_str(out, key);
+            out.push(':');
+        };
+        let mut numbers = numbers.iter().peekable();
+        for (key, value) in &self.members {
+            while let Some((k, n)) = numbers.next_if(|(k, _)| *k < key.as_str()) {
+                member(&mut out, k);
+                let _ = write!(out, "{n}");
             }
+            member(&mut out, key);
+            out.push_str(value);
+        }
+        for (k, n) in numbers {
+            member(&mut out, k);
+            let _ = write!(out, "{n}");
         }
         out.push('}');
         out
@@ -552,14 +540,7 @@ impl Gateway {
         self.inner.next_conn.fetch_add(1, Ordering::Relaxed)
     }
 
-    pub fn state_version(&self) -> Value {
-        json!({
-            "presence": self.inner.presence_version.load(Ordering::Relaxed),
-            "health": self.inner.health_version.load(Ordering::Relaxed),
-        })
-    }
-
-    /// [`Gateway::state_version`], encoded (keys in the same order).
+    /// `stateVersion` of events and `hello-ok`: the presence and health versions, encoded.
     pub fn state_version_json(&self) -> String {
         format!(
             "{{\"health\":{},\"presence\":{}}}",
@@ -667,9 +648,11 @@ impl Gateway {
 
     /// [`Gateway::presence`], encoded (cached until the next change).
     pub fn presence_json(&self) -> Arc<str> {
-        let Ok(mut p) = self.inner.presence.lock() else {
-            return Arc::from(Value::Array(self.presence()).to_string());
-        };
+        let mut p = self
+            .inner
+            .presence
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         if let Some(e) = &p.encoded {
             return e.clone();
         }
@@ -806,13 +789,7 @@ impl Gateway {
             "modelRuntime": { "degraded": false, "pendingAgents": [] },
         });
         let members = match members {
-            Value::Object(m) => m
-                .into_iter()
-                .map(|(k, v)| {
-                    let text = v.to_string();
-                    (k, text)
-                })
-                .collect(),
+            Value::Object(m) => m.into_iter().map(|(k, v)| (k, v.to_string())).collect(),
             _ => Vec::new(),
         };
         HealthBase {
@@ -1081,7 +1058,16 @@ mod tests {
         );
         assert_eq!(parse(&g), Value::Array(g.presence()));
         assert_eq!(parse(&g)[1]["host"], json!("box"));
-        assert_eq!(g.state_version_json(), g.state_version().to_string());
+        let sv: Value = serde_json::from_str(&g.state_version_json()).expect("JSON");
+        assert_eq!(
+            sv.to_string(),
+            g.state_version_json(),
+            "keys in encoding order"
+        );
+        let presence = sv["presence"].as_u64().expect("presence version");
+        g.upsert_presence("dev-2".into(), json!({ "host": "other" }));
+        let after: Value = serde_json::from_str(&g.state_version_json()).expect("JSON");
+        assert_eq!(after["presence"].as_u64(), Some(presence + 1));
     }
 
     #[test]
