@@ -120,9 +120,10 @@ impl SimplePattern {
         // reach[p]: the atoms so far can consume exactly s[..p].
         let mut reach = vec![false; n + 1];
         reach[0] = true;
+        // run[p]: how many bytes from p are in the current atom's set.
+        let mut run = vec![0usize; n + 1];
+        let mut delta = vec![0i64; n + 2];
         for atom in &self.atoms {
-            // run[p]: how many bytes from p are in the atom's set.
-            let mut run = vec![0usize; n + 1];
             for p in (0..n).rev() {
                 run[p] = if atom.set.has(s[p]) {
                     run[p + 1] + 1
@@ -132,15 +133,13 @@ impl SimplePattern {
             }
             // Each reachable p reaches p+min ..= p+min(max, run[p]) (a difference array keeps
             // this linear).
-            let mut delta = vec![0i64; n + 2];
+            delta.fill(0);
             for p in 0..=n {
                 if !reach[p] || run[p] < atom.min {
                     continue;
                 }
-                let lo = p + atom.min;
-                let hi = p + run[p].min(atom.max);
-                delta[lo] += 1;
-                delta[hi + 1] -= 1;
+                delta[p + atom.min] += 1;
+                delta[p + run[p].min(atom.max) + 1] -= 1;
             }
             let mut acc = 0;
             for (p, r) in reach.iter_mut().enumerate() {
@@ -172,6 +171,10 @@ fn parse_class(b: &[u8], mut i: usize) -> Option<(Set, usize)> {
     let start = i;
     loop {
         let c = *b.get(i)?;
+        // `&&`, `--` and `~~` are set operations inside a class.
+        if matches!(c, b'&' | b'-' | b'~') && b.get(i + 1) == Some(&c) {
+            return None;
+        }
         let lit = match c {
             b']' if i > start => return Some((set, i + 1)),
             b'[' | b']' => return None,
@@ -242,7 +245,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// The simple-shaped patterns of the spec, and some edge cases.
+    /// Simple-shaped patterns beyond the spec's own (edge cases of the shape).
     const SIMPLE: &[&str] = &[
         "^[A-Z_][A-Z0-9_]*$",
         "^[a-z0-9-]+$",
@@ -276,6 +279,7 @@ mod tests {
         "\\S",
         "^[a-z&&[^x]]$",
         "^[a--]$",
+        "^[\\]&&a]$",
     ];
 
     #[test]
@@ -317,14 +321,26 @@ mod tests {
         .prop_map(|v| v.into_iter().collect())
     }
 
-    fn regexes() -> &'static [(SimplePattern, fancy_regex::Regex)] {
-        static ALL: std::sync::OnceLock<Vec<(SimplePattern, fancy_regex::Regex)>> =
+    /// Every simple-shaped `pattern`/`keyPattern` of the spec, then [`SIMPLE`], each with its
+    /// regex.
+    fn regexes() -> &'static [(&'static str, SimplePattern, fancy_regex::Regex)] {
+        static ALL: std::sync::OnceLock<Vec<(&str, SimplePattern, fancy_regex::Regex)>> =
             std::sync::OnceLock::new();
         ALL.get_or_init(|| {
-            SIMPLE
+            let mut patterns: Vec<&str> = crate::generated::schema_table::NODES
                 .iter()
+                .flat_map(|n| [n.limits.pattern, n.limits.key_pattern])
+                .flatten()
+                .filter(|p| SimplePattern::parse(p).is_some())
+                .collect();
+            patterns.sort_unstable();
+            patterns.dedup();
+            patterns.extend(SIMPLE);
+            patterns
+                .into_iter()
                 .map(|p| {
                     (
+                        p,
                         SimplePattern::parse(p).expect("simple"),
                         fancy_regex::Regex::new(p).expect("compiles"),
                     )
@@ -333,14 +349,22 @@ mod tests {
         })
     }
 
+    #[test]
+    fn most_spec_patterns_are_simple() {
+        // The point of the matcher: the spec's common patterns need no regex engine (the count
+        // guards against a parser change that silently sends them all back to the regex path).
+        let simple = regexes().len() - SIMPLE.len();
+        assert!(simple >= 10, "only {simple} spec patterns are simple");
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]
 
         #[test]
         fn agrees_with_the_regex_engine(s in alphabet()) {
-            for (i, (simple, re)) in regexes().iter().enumerate() {
+            for (pattern, simple, re) in regexes() {
                 let expected = re.is_match(&s).unwrap_or(false);
-                prop_assert_eq!(simple.is_match(&s), expected, "{} on {:?}", SIMPLE[i], s);
+                prop_assert_eq!(simple.is_match(&s), expected, "{} on {:?}", pattern, s);
             }
         }
     }

@@ -35,14 +35,14 @@ pub const SHAPES: &[Finder] = &[
     find_authorization,
     find_bearer,
     find_pem_private_key,
-    |t, from| find_prefixed(t, from, |s| lit(s, "sk-"), KEY_CHARS, 8),
+    |t, from| find_prefixed(t, from, |s| lit(s, "sk-"), key_char, 8),
     |t, from| find_prefixed(t, from, |s| lit(s, "ghp_"), ALNUM, 20),
     |t, from| find_prefixed(t, from, |s| lit(s, "github_pat_"), ALNUM_UNDERSCORE, 20),
     |t, from| find_prefixed(t, from, slack_prefix, ALNUM_DASH, 10),
     |t, from| find_prefixed(t, from, |s| lit(s, "xapp-"), ALNUM_DASH, 10),
-    |t, from| find_prefixed(t, from, |s| lit(s, "gsk_"), KEY_CHARS, 10),
-    |t, from| find_prefixed(t, from, |s| lit(s, "AIza"), KEY_CHARS, 20),
-    |t, from| find_prefixed(t, from, |s| lit(s, "pplx-"), KEY_CHARS, 10),
+    |t, from| find_prefixed(t, from, |s| lit(s, "gsk_"), key_char, 10),
+    |t, from| find_prefixed(t, from, |s| lit(s, "AIza"), key_char, 20),
+    |t, from| find_prefixed(t, from, |s| lit(s, "pplx-"), key_char, 10),
     |t, from| find_prefixed(t, from, |s| lit(s, "npm_"), ALNUM, 10),
     find_telegram_token,
 ];
@@ -86,7 +86,6 @@ fn is_word(c: char) -> bool {
 fn key_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || c == '-'
 }
-const KEY_CHARS: fn(char) -> bool = key_char;
 const ALNUM: fn(char) -> bool = |c| c.is_ascii_alphanumeric();
 const ALNUM_UNDERSCORE: fn(char) -> bool = |c| c.is_ascii_alphanumeric() || c == '_';
 const ALNUM_DASH: fn(char) -> bool = |c| c.is_ascii_alphanumeric() || c == '-';
@@ -348,25 +347,16 @@ fn pem_line_end(t: &str, i: usize, tag: &str) -> Option<usize> {
 /// `-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]+?-----END [A-Z ]*PRIVATE KEY-----` (all of it is
 /// the secret).
 fn find_pem_private_key(t: &str, from: usize) -> Option<Found> {
-    for i in starts_of(t, from, "-----BEGIN ") {
-        let Some(body) = pem_line_end(t, i, "BEGIN ") else {
-            continue;
-        };
-        // At least one character of body, then the first END line that completes.
-        let first = char_at(t, body)?.len_utf8();
-        let end = starts_of(t, body + first, "-----END ").find_map(|q| pem_line_end(t, q, "END "));
-        match end {
-            Some(end) => {
-                return Some(Found {
-                    whole: i..end,
-                    secret: i..end,
-                });
-            }
-            // No END line after this BEGIN: none after a later one either.
-            None => return None,
-        }
-    }
-    None
+    let (i, body) =
+        starts_of(t, from, "-----BEGIN ").find_map(|i| Some((i, pem_line_end(t, i, "BEGIN ")?)))?;
+    // At least one character of body, then the first END line that completes. When this BEGIN
+    // has none, no later BEGIN can have one either.
+    let first = char_at(t, body)?.len_utf8();
+    let end = starts_of(t, body + first, "-----END ").find_map(|q| pem_line_end(t, q, "END "))?;
+    Some(Found {
+        whole: i..end,
+        secret: i..end,
+    })
 }
 
 /// `xox[abposr]-`
@@ -413,6 +403,25 @@ fn find_telegram_token(t: &str, from: usize) -> Option<Found> {
     })
 }
 
+/// Every match of `find` in `text`, each search starting where the previous match ended (one
+/// character further after an empty match).
+pub fn find_all<'a>(
+    find: impl Fn(&str, usize) -> Option<Found> + 'a,
+    text: &'a str,
+) -> impl Iterator<Item = Found> + 'a {
+    let mut at = Some(0);
+    std::iter::from_fn(move || {
+        let found = find(text, at?)?;
+        let end = found.whole.end;
+        at = if end > found.whole.start {
+            Some(end)
+        } else {
+            text[end..].chars().next().map(|c| end + c.len_utf8())
+        };
+        Some(found)
+    })
+}
+
 /// A regex's leftmost match at or after `from`, read the way the shapes are: the whole match, and
 /// as the secret the last group that matched something (else the whole match). A regex that hits
 /// fancy-regex's backtrack limit reports no match.
@@ -434,19 +443,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// Every match of a finder, scanning on from each match's end.
     fn all(find: impl Fn(&str, usize) -> Option<Found>, t: &str) -> Vec<Found> {
-        let mut out = Vec::new();
-        let mut at = 0;
-        while at <= t.len() {
-            let Some(f) = find(t, at) else { break };
-            at = f.whole.end.max(at + 1);
-            while !t.is_char_boundary(at.min(t.len())) {
-                at += 1;
-            }
-            out.push(f);
-        }
-        out
+        find_all(find, t).collect()
     }
 
     fn regexes() -> &'static [fancy_regex::Regex] {

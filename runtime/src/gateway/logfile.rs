@@ -557,32 +557,17 @@ impl Pattern {
 
 /// Masks what `pattern` matches in `text`; `None` when nothing matched.
 fn mask_matches(pattern: &Pattern, text: &str) -> Option<String> {
-    let mut spans: Vec<(usize, usize)> = Vec::new();
-    let mut at = 0;
-    while at <= text.len() {
-        let Some(found) = pattern.find(text, at) else {
-            break;
-        };
-        let (whole, secret) = (found.whole, found.secret);
-        if secret.end > secret.start {
-            spans.push((secret.start, secret.end));
-        }
-        at = if whole.end > whole.start {
-            whole.end
-        } else {
-            // An empty match: step over one character.
-            match text[whole.end..].chars().next() {
-                Some(c) => whole.end + c.len_utf8(),
-                None => break,
-            }
-        };
-    }
+    let spans: Vec<std::ops::Range<usize>> =
+        super::credshapes::find_all(|t, at| pattern.find(t, at), text)
+            .map(|found| found.secret)
+            .filter(|secret| secret.end > secret.start)
+            .collect();
     if spans.is_empty() {
         return None;
     }
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
-    for (a, b) in spans {
+    for std::ops::Range { start: a, end: b } in spans {
         if a < last {
             continue;
         }
